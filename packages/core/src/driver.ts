@@ -1,0 +1,62 @@
+/**
+ * The contract between `@q/core` and a database client. A driver package turns
+ * its client (a pg Pool, a postgres.js `sql`, a Drizzle or Kysely database)
+ * into these shapes; core never imports a client itself.
+ *
+ * @module
+ */
+
+/** A row as a driver returns it: column name to value. */
+export type Row = Record<string, unknown>;
+
+/**
+ * Runs one parameterised statement and returns its rows as plain objects.
+ *
+ * Core binds only strings, numbers, booleans and `null` (JSON travels as text
+ * and is cast in SQL), so a driver need not care how its client encodes arrays
+ * or objects. A driver must return `rows` whatever shape its client uses.
+ */
+export interface Executor {
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+/** Callbacks of one LISTEN subscription. */
+export interface ListenHandlers {
+  /** A notification arrived on the channel. */
+  onMessage(payload: string): void;
+  /**
+   * The listening connection was lost and is back. Notifications sent while it
+   * was down are gone, so core polls once to catch up.
+   */
+  onReconnect?(): void;
+  /** The listener failed in a way it reports but survives (logged by core). */
+  onError?(error: unknown): void;
+}
+
+/** Ends a LISTEN subscription. */
+export type Unlisten = () => Promise<void>;
+
+/**
+ * A driver: an executor over a pool, plus transactions, the caller's own
+ * transaction handles, and (when the client can) LISTEN.
+ */
+export interface Driver extends Executor {
+  /** A short name for logs and errors, such as `"pg"`. */
+  readonly name: string;
+  /** Runs `fn` inside BEGIN … COMMIT on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Wraps a handle the caller already has (a transaction or a client checked
+   * out of the pool) so that core's statements run on it and commit or roll
+   * back with the caller's work. Throws `QError` with code `INVALID_HANDLE`
+   * when `native` is not something this driver understands.
+   */
+  executorFor(native: unknown): Executor;
+  /**
+   * Subscribes to a channel on a dedicated connection that reconnects by itself.
+   * Absent when the client cannot LISTEN; core then polls.
+   */
+  listen?(channel: string, handlers: ListenHandlers): Promise<Unlisten>;
+  /** Releases what the driver opened itself (never the caller's pool). */
+  close?(): Promise<void>;
+}

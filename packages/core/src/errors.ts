@@ -1,0 +1,103 @@
+/**
+ * One error family with stable codes. Code strings never change meaning; new
+ * situations get new codes.
+ *
+ * @module
+ */
+
+/** Every code a {@link QError} can carry. */
+export type QErrorCode =
+  /** `enqueue` named a task the queue does not know. */
+  | "UNKNOWN_TASK"
+  /** The task's schema rejected the payload; `issues` holds the details. */
+  | "INVALID_PAYLOAD"
+  /** The payload cannot be stored as JSON (BigInt, a cycle, a function, NaN, …). */
+  | "PAYLOAD_NOT_JSON"
+  /** A schema name is not a lowercase SQL identifier. */
+  | "INVALID_SCHEMA_NAME"
+  /** A queue name is empty, too long or has characters outside `[A-Za-z0-9_.:-]`. */
+  | "INVALID_QUEUE_NAME"
+  /** A task name is empty, too long or has characters outside `[A-Za-z0-9_.:-]`. */
+  | "INVALID_TASK_NAME"
+  /** An option has the wrong type or range (priority, delay, maxAttempts, …). */
+  | "INVALID_OPTION"
+  /** The queue was closed; nothing more can be enqueued or worked. */
+  | "QUEUE_CLOSED"
+  /** No job has that id. */
+  | "JOB_NOT_FOUND"
+  /** The job is not in a state that allows the operation (retry a running job, …). */
+  | "INVALID_STATE"
+  /** A worker reported on a job whose claim it no longer holds. */
+  | "CLAIM_LOST"
+  /** The tables are missing: run `queue.migrate()` (or the printed SQL) first. */
+  | "NOT_MIGRATED"
+  /** The database schema is newer than this version of q knows. */
+  | "SCHEMA_TOO_NEW"
+  /** A `tx` or client handle that the driver does not understand, or that is closed. */
+  | "INVALID_HANDLE"
+  /** A handler ran longer than its task's `timeout`. */
+  | "TIMEOUT"
+  /** The job was cancelled. */
+  | "CANCELLED"
+  /** The worker that held the job stopped heartbeating and the job ran out of attempts. */
+  | "WORKER_LOST"
+  /** The worker shut down while the handler was still running. */
+  | "SHUTDOWN";
+
+/** The error class of q. Match on `code`, never on `message`. */
+export class QError extends Error {
+  override readonly name = "QError";
+  readonly code: QErrorCode;
+  /** Structured details (validation issues, the offending name, …). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: QErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+/** True when `error` is a {@link QError}, optionally with the given code. */
+export function isQError(error: unknown, code?: QErrorCode): error is QError {
+  return error instanceof QError && (code === undefined || error.code === code);
+}
+
+/**
+ * Thrown by a handler to fail the job at once, without further attempts.
+ *
+ * @example
+ * throw new PermanentError("account deleted");
+ */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+}
+
+/**
+ * Thrown by a handler (or by `ctx.snooze(ms)`) to run the job again after
+ * `delayMs` without charging the attempt.
+ */
+export class Snooze extends Error {
+  override readonly name = "Snooze";
+  readonly delayMs: number;
+  constructor(delayMs: number) {
+    super(`snoozed for ${delayMs} ms`);
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new QError("INVALID_OPTION", "snooze delay must be a finite number of ms >= 0");
+    }
+    this.delayMs = delayMs;
+  }
+}
+
+/** SQLSTATE of an error thrown by any PostgreSQL client, if it has one. */
+export function sqlState(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    const code = (error as { code: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}

@@ -1,0 +1,43 @@
+import type { ClaimedJob, Job } from "../job.js";
+
+/** Raw job as `json_build_object` renders it. */
+interface JobJson extends Omit<Job, "runAt" | "claimedAt" | "cancelRequestedAt" | "createdAt" | "finishedAt"> {
+  runAt: string;
+  claimedAt: string | null;
+  cancelRequestedAt: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  token: string | null;
+}
+
+const date = (v: string | null): Date | null => (v === null ? null : new Date(v));
+
+function toJob(j: JobJson): Job {
+  const { token: _token, ...rest } = j;
+  return {
+    ...rest,
+    runAt: new Date(j.runAt),
+    claimedAt: date(j.claimedAt),
+    cancelRequestedAt: date(j.cancelRequestedAt),
+    createdAt: new Date(j.createdAt),
+    finishedAt: date(j.finishedAt),
+  };
+}
+
+/** Parses a job rendered as JSON text by the storage's SQL. */
+export function parseJob(text: string): Job {
+  return toJob(JSON.parse(text) as JobJson);
+}
+
+export function parseClaimed(text: string): ClaimedJob {
+  const j = JSON.parse(text) as JobJson;
+  return { ...(toJob(j) as Job & { state: "claimed" }), token: j.token as string };
+}
+
+/** Reads the one text column a statement returns, whatever the driver's casing. */
+export function textColumn(rows: readonly Record<string, unknown>[], column: string): string | null {
+  const row = rows[0];
+  if (row === undefined) return null;
+  const value = row[column];
+  return value === null || value === undefined ? null : String(value);
+}

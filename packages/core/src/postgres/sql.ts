@@ -1,0 +1,164 @@
+/**
+ * Every statement of the PostgreSQL storage, built once per schema.
+ *
+ * Values always travel as parameters. Lists and records travel as one JSON text
+ * parameter cast in SQL (`$1::text::jsonb`), so every driver binds only scalars
+ * and no client's array or jsonb encoding can get in the way. Rows come back
+ * as JSON text in single-word columns, which no camel-case transform renames.
+ */
+
+/** The LISTEN/NOTIFY channel of a schema. Schema names are plain identifiers, so is this. */
+export function channelOf(schema: string): string {
+  return `${schema}_q`;
+}
+
+const jobJson = (j: string) => `json_build_object(
+  'id', ${j}.id::text, 'queue', ${j}.queue, 'task', ${j}.task, 'payload', ${j}.payload,
+  'state', ${j}.state, 'priority', ${j}.priority, 'runAt', ${j}.run_at, 'attempt', ${j}.attempt,
+  'maxAttempts', ${j}.max_attempts, 'key', ${j}.key, 'claimedBy', ${j}.claimed_by,
+  'claimedAt', ${j}.claimed_at, 'token', ${j}.claim_token, 'errors', ${j}.errors,
+  'result', ${j}.result, 'cancelRequestedAt', ${j}.cancel_requested_at,
+  'createdAt', ${j}.created_at, 'finishedAt', ${j}.finished_at)::text`;
+
+export type Statements = ReturnType<typeof statements>;
+
+export function statements(schema: string) {
+  const t = `"${schema}".jobs`;
+  const w = `"${schema}".workers`;
+  const channel = channelOf(schema);
+
+  const insert = (conflict: "skip" | "replace") => `
+WITH input AS (
+  SELECT i.*, nextval('"${schema}".jobs_id_seq') AS id
+  FROM jsonb_to_recordset($1::text::jsonb) WITH ORDINALITY
+    AS i(queue text, task text, payload jsonb, priority integer, run_at timestamptz,
+         delay bigint, max_attempts integer, key text, ord bigint)
+), ins AS (
+  INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, key)
+  OVERRIDING SYSTEM VALUE
+  SELECT id, queue, task, payload, priority,
+         coalesce(run_at, now() + delay * interval '1 millisecond'), max_attempts, key
+  FROM input ORDER BY ord
+  ON CONFLICT (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed')
+  ${
+    conflict === "skip"
+      ? "DO NOTHING"
+      : `DO UPDATE SET queue = excluded.queue, task = excluded.task, payload = excluded.payload,
+       priority = excluded.priority, run_at = excluded.run_at, max_attempts = excluded.max_attempts
+     WHERE j.state = 'ready'`
+  }
+  RETURNING j.id, j.key, j.queue, j.run_at, (j.xmax = 0) AS fresh
+)
+SELECT
+  (SELECT json_agg(json_build_object('ord', ord, 'id', id::text)) FROM input)::text AS input,
+  (SELECT json_agg(json_build_object('id', id::text, 'key', key, 'fresh', fresh)) FROM ins)::text AS rows,
+  (SELECT count(pg_notify('${channel}', json_build_object('type', 'jobs', 'queue', d.queue)::text))
+     FROM (SELECT DISTINCT queue FROM ins WHERE run_at <= now()) d) AS notified`;
+
+  const claim = (queueFilter: string) => `
+WITH picked AS (
+  SELECT id FROM ${t}
+  WHERE state = 'ready' AND ${queueFilter} AND run_at <= now()
+  ORDER BY priority, run_at, id
+  LIMIT $2::integer
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE ${t} j
+SET state = 'claimed', attempt = j.attempt + 1, claimed_by = $3::text, claimed_at = now(),
+    claim_token = gen_random_uuid()
+FROM picked WHERE j.id = picked.id
+RETURNING ${jobJson("j")} AS job`;
+
+  return {
+    channel,
+    insertSkip: insert("skip"),
+    insertReplace: insert("replace"),
+    /** Ids of live jobs holding the given keys (JSON array of strings). */
+    liveByKey: `
+SELECT json_agg(json_build_object('id', id::text, 'key', key))::text AS rows
+FROM ${t}
+WHERE key IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND state IN ('ready', 'claimed')`,
+    /** One queue: equality keeps the claim an ordered index scan. */
+    claimOne: claim("queue = $1::text"),
+    claimMany: claim("queue = ANY (ARRAY(SELECT jsonb_array_elements_text($1::text::jsonb)))"),
+    settle: `
+WITH s AS (
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb)
+    AS s(id bigint, token uuid, kind text, delay bigint, error jsonb, result jsonb)
+)
+UPDATE ${t} j SET
+  state = CASE s.kind WHEN 'finish' THEN 'finished' WHEN 'fail' THEN 'failed' ELSE 'ready' END,
+  attempt = CASE WHEN s.kind IN ('snooze', 'release') THEN j.attempt - 1 ELSE j.attempt END,
+  run_at = CASE WHEN s.kind IN ('retry', 'snooze')
+    THEN now() + s.delay * interval '1 millisecond' ELSE j.run_at END,
+  errors = CASE WHEN s.error IS NULL THEN j.errors
+    ELSE j.errors || jsonb_build_array(s.error || jsonb_build_object('at', now())) END,
+  result = CASE WHEN s.kind = 'finish' THEN s.result ELSE j.result END,
+  finished_at = CASE WHEN s.kind IN ('finish', 'fail') THEN now() END,
+  cancel_requested_at = CASE WHEN s.kind IN ('finish', 'fail') THEN j.cancel_requested_at END,
+  claimed_by = NULL, claimed_at = NULL, claim_token = NULL
+FROM s
+WHERE j.id = s.id AND j.claim_token = s.token AND j.state = 'claimed'
+RETURNING j.id::text AS id`,
+    heartbeat: `
+WITH beat AS (
+  INSERT INTO ${w} (id, queues, host, pid)
+  VALUES ($1::text, ARRAY(SELECT jsonb_array_elements_text($2::text::jsonb)), $3::text, $4::integer)
+  ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+  RETURNING id
+)
+SELECT coalesce(json_agg(j.id::text), '[]')::text AS cancelled
+FROM ${t} j
+WHERE j.claimed_by = $1::text AND j.state = 'claimed' AND j.cancel_requested_at IS NOT NULL`,
+    unregister: `DELETE FROM ${w} WHERE id = $1::text`,
+    rescue: `
+WITH dead AS (
+  SELECT j.id, j.claimed_by AS worker FROM ${t} j
+  WHERE j.state = 'claimed'
+    AND j.claimed_at < now() - $1::bigint * interval '1 millisecond'
+    AND NOT EXISTS (
+      SELECT 1 FROM ${w} w
+      WHERE w.id = j.claimed_by AND w.heartbeat_at > now() - $1::bigint * interval '1 millisecond')
+  FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE ${t} j SET
+  state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'ready' END,
+  finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+  errors = j.errors || jsonb_build_array(jsonb_build_object(
+    'attempt', j.attempt, 'at', now(), 'code', 'WORKER_LOST',
+    'message', 'worker ' || dead.worker || ' stopped heartbeating')),
+  run_at = now(), claimed_by = NULL, claimed_at = NULL, claim_token = NULL
+FROM dead WHERE j.id = dead.id
+RETURNING json_build_object('id', j.id::text, 'task', j.task, 'queue', j.queue,
+  'state', j.state, 'worker', dead.worker)::text AS job`,
+    getJob: `SELECT ${jobJson("j")} AS job FROM ${t} j WHERE j.id = $1::bigint`,
+    retry: `
+UPDATE ${t} j SET state = 'ready', attempt = 0, run_at = now(), finished_at = NULL,
+  cancel_requested_at = NULL
+WHERE j.id = $1::bigint AND j.state = 'failed'
+RETURNING ${jobJson("j")} AS job`,
+    cancel: `
+WITH target AS (
+  SELECT id, state FROM ${t} WHERE id = $1::bigint FOR UPDATE
+), upd AS (
+  UPDATE ${t} j SET
+    state = CASE WHEN target.state = 'ready' THEN 'failed' ELSE j.state END,
+    finished_at = CASE WHEN target.state = 'ready' THEN now() ELSE j.finished_at END,
+    errors = CASE WHEN target.state = 'ready'
+      THEN j.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', j.attempt, 'at', now(), 'code', 'CANCELLED', 'message', 'cancelled'))
+      ELSE j.errors END,
+    cancel_requested_at = coalesce(j.cancel_requested_at, now())
+  FROM target WHERE j.id = target.id AND target.state IN ('ready', 'claimed')
+  RETURNING j.id, target.state AS was, j.claimed_by
+)
+SELECT (SELECT state FROM target) AS was,
+  (SELECT count(pg_notify('${channel}', json_build_object(
+     'type', 'cancel', 'id', id::text, 'worker', claimed_by)::text))
+   FROM upd WHERE was = 'claimed') AS notified`,
+    now: `SELECT (extract(epoch FROM now()) * 1000)::float8 AS ms`,
+    lock: `SELECT true AS locked FROM pg_advisory_xact_lock(hashtext($1::text))`,
+    applied: `SELECT json_agg(json_build_object('owner', owner, 'version', version))::text AS rows
+FROM "${schema}".migrations`,
+  };
+}

@@ -1,0 +1,263 @@
+import type { Driver, Executor } from "../driver.js";
+import { QError, sqlState } from "../errors.js";
+import type { ClaimedJob, Job } from "../job.js";
+import { assertSchemaName } from "../names.js";
+import type {
+  Beat,
+  CancelOutcome,
+  Inserted,
+  KeyConflict,
+  NewJob,
+  Notice,
+  Rescued,
+  Settled,
+  Settlement,
+  Storage,
+  WorkerInfo,
+} from "../storage.js";
+import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
+import { parseClaimed, parseJob, textColumn } from "./rows.js";
+import { type Statements, statements } from "./sql.js";
+
+/** Options of {@link PostgresStorage}. */
+export interface PostgresStorageOptions {
+  /** Schema that holds q's tables. Default `"q"`. */
+  schema?: string;
+  /** Migrations of plugins to apply after core's. */
+  migrations?: readonly Migration[];
+}
+
+/** Turns "relation does not exist" into an error that says what to do. */
+function translate(error: unknown, schema: string): unknown {
+  const state = sqlState(error);
+  if (state === "42P01" || state === "3F000") {
+    return new QError(
+      "NOT_MIGRATED",
+      `q's tables are missing in schema "${schema}": run queue.migrate() or apply the SQL printed by q-sql`,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/** JSON text of one new job, with the payload spliced in as the JSON it already is. */
+function newJobJson(j: NewJob): string {
+  const rest = JSON.stringify({
+    queue: j.queue,
+    task: j.task,
+    priority: j.priority,
+    run_at: j.runAt?.toISOString() ?? null,
+    delay: Math.round(j.delayMs),
+    max_attempts: j.maxAttempts,
+    key: j.key,
+  });
+  return `{"payload":${j.payload},${rest.slice(1)}`;
+}
+
+/** The storage of q in PostgreSQL, over a driver. */
+export class PostgresStorage implements Storage {
+  readonly schema: string;
+  readonly #driver: Driver;
+  readonly #sql: Statements;
+  readonly #migrations: readonly Migration[];
+
+  constructor(driver: Driver, options: PostgresStorageOptions = {}) {
+    this.#driver = driver;
+    this.schema = assertSchemaName(options.schema ?? "q");
+    this.#sql = statements(this.schema);
+    this.#migrations = [...coreMigrations, ...(options.migrations ?? [])];
+  }
+
+  /** The executor for a caller's handle, or the pool. */
+  executor(tx?: unknown): Executor {
+    return tx === undefined ? this.#driver : this.#driver.executorFor(tx);
+  }
+
+  async #run<R extends Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[],
+    ex: Executor = this.#driver,
+  ): Promise<R[]> {
+    try {
+      return await ex.query<R>(sql, params);
+    } catch (error) {
+      throw translate(error, this.schema);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const s = this.schema;
+    await this.#driver.transaction(async (tx) => {
+      // Serialises concurrent migrators; held until COMMIT.
+      await tx.query(this.#sql.lock, [`q:migrate:${s}`]);
+      await tx.query(`CREATE SCHEMA IF NOT EXISTS "${s}"`);
+      await tx.query(migrationsTableSql(s));
+      const rows = await tx.query(this.#sql.applied);
+      const applied = new Set(
+        (JSON.parse(textColumn(rows, "rows") ?? "[]") as { owner: string; version: number }[]).map(
+          (r) => `${r.owner}:${r.version}`,
+        ),
+      );
+      for (const m of this.#migrations) {
+        if (applied.has(`${m.owner}:${m.version}`)) continue;
+        await tx.query(m.sql(s));
+        await tx.query(
+          `INSERT INTO "${s}".migrations (owner, version, name) VALUES ($1::text, $2::integer, $3::text)`,
+          [m.owner, m.version, m.name],
+        );
+      }
+    });
+  }
+
+  async insert(jobs: NewJob[], conflict: KeyConflict, tx?: unknown): Promise<Inserted[]> {
+    if (jobs.length === 0) return [];
+    const ex = this.executor(tx);
+    const sql = conflict === "replace" ? this.#sql.insertReplace : this.#sql.insertSkip;
+    const rows = await this.#run(sql, [`[${jobs.map(newJobJson).join(",")}]`], ex);
+    const input = JSON.parse(textColumn(rows, "input") ?? "[]") as { ord: number; id: string }[];
+    const written = JSON.parse(textColumn(rows, "rows") ?? "[]") as {
+      id: string;
+      key: string | null;
+      fresh: boolean;
+    }[];
+    const fresh = new Set(written.filter((r) => r.fresh).map((r) => r.id));
+    const byKey = new Map(written.filter((r) => !r.fresh).map((r) => [r.key, r.id]));
+    const out: Inserted[] = [];
+    const missing: string[] = [];
+    for (const { ord, id } of input) {
+      const job = jobs[ord - 1]!;
+      if (fresh.has(id)) {
+        out.push({ id, queue: job.queue, task: job.task, deduped: false });
+      } else {
+        const existing = job.key === null ? undefined : byKey.get(job.key);
+        if (existing === undefined && job.key !== null) missing.push(job.key);
+        out.push({ id: existing ?? "", queue: job.queue, task: job.task, deduped: true });
+      }
+    }
+    if (missing.length > 0) {
+      // Skipped on conflict: the statement returns no row for those, so look the holders up.
+      const found = await this.#run(this.#sql.liveByKey, [JSON.stringify(missing)], ex);
+      const holders = new Map(
+        (JSON.parse(textColumn(found, "rows") ?? "[]") as { id: string; key: string }[]).map(
+          (r) => [r.key, r.id],
+        ),
+      );
+      input.forEach(({ ord }, i) => {
+        const key = jobs[ord - 1]!.key;
+        if (out[i]!.id === "" && key !== null) out[i]!.id = holders.get(key) ?? "";
+      });
+    }
+    return out;
+  }
+
+  async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
+    if (limit <= 0 || queues.length === 0) return [];
+    const one = queues.length === 1;
+    const rows = await this.#run<{ job: string }>(
+      one ? this.#sql.claimOne : this.#sql.claimMany,
+      [one ? queues[0] : JSON.stringify(queues), limit, worker],
+    );
+    const jobs = rows.map((r) => parseClaimed(String(r.job)));
+    // UPDATE … RETURNING has no order; hand jobs out in claim order.
+    return jobs.sort(
+      (a, b) =>
+        a.priority - b.priority ||
+        a.runAt.getTime() - b.runAt.getTime() ||
+        (BigInt(a.id) < BigInt(b.id) ? -1 : 1),
+    );
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<Settled[]> {
+    if (settlements.length === 0) return [];
+    const records = settlements.map((s) => ({
+      id: s.id,
+      token: s.token,
+      kind: s.kind,
+      delay: "delayMs" in s ? Math.round(s.delayMs) : 0,
+      error: "error" in s ? s.error : null,
+      result: s.kind === "finish" && s.result !== null ? JSON.parse(s.result) : null,
+    }));
+    const rows = await this.#run<{ id: string }>(this.#sql.settle, [JSON.stringify(records)]);
+    const applied = new Set(rows.map((r) => String(r.id)));
+    return settlements.map((s) => ({ id: s.id, kind: s.kind, applied: applied.has(s.id) }));
+  }
+
+  async heartbeat(worker: WorkerInfo): Promise<Beat> {
+    const rows = await this.#run(this.#sql.heartbeat, [
+      worker.id,
+      JSON.stringify(worker.queues),
+      worker.host,
+      worker.pid,
+    ]);
+    return { cancelled: JSON.parse(textColumn(rows, "cancelled") ?? "[]") as string[] };
+  }
+
+  async unregister(workerId: string): Promise<void> {
+    await this.#run(this.#sql.unregister, [workerId]);
+  }
+
+  async rescue(leaseMs: number): Promise<Rescued[]> {
+    const rows = await this.#run<{ job: string }>(this.#sql.rescue, [Math.round(leaseMs)]);
+    return rows.map((r) => JSON.parse(String(r.job)) as Rescued);
+  }
+
+  async getJob(id: string, tx?: unknown): Promise<Job | null> {
+    if (!/^[0-9]{1,19}$/.test(id)) return null;
+    const rows = await this.#run<{ job: string }>(this.#sql.getJob, [id], this.executor(tx));
+    const text = textColumn(rows, "job");
+    return text === null ? null : parseJob(text);
+  }
+
+  async retry(id: string, tx?: unknown): Promise<Job> {
+    const ex = this.executor(tx);
+    if (/^[0-9]{1,19}$/.test(id)) {
+      const text = textColumn(await this.#run(this.#sql.retry, [id], ex), "job");
+      if (text !== null) return parseJob(text);
+    }
+    const job = await this.getJob(id, tx);
+    if (job === null) throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    throw new QError("INVALID_STATE", `job ${id} is ${job.state}; only failed jobs can be retried`, {
+      details: { id, state: job.state },
+    });
+  }
+
+  async cancel(id: string, tx?: unknown): Promise<CancelOutcome> {
+    const was = /^[0-9]{1,19}$/.test(id)
+      ? textColumn(await this.#run(this.#sql.cancel, [id], this.executor(tx)), "was")
+      : null;
+    if (was === null) throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    return was === "ready" ? "cancelled" : was === "claimed" ? "requested" : "terminal";
+  }
+
+  async now(): Promise<Date> {
+    const rows = await this.#run<{ ms: number }>(this.#sql.now, []);
+    return new Date(Number(rows[0]?.ms));
+  }
+
+  async listen(
+    onNotice: (notice: Notice) => void,
+    onReconnect: () => void,
+  ): Promise<() => Promise<void>> {
+    const listen = this.#driver.listen;
+    if (listen === undefined) return async () => {};
+    return listen.call(this.#driver, this.#sql.channel, {
+      onMessage: (payload) => {
+        try {
+          onNotice(JSON.parse(payload) as Notice);
+        } catch {
+          // Not ours (someone else NOTIFYing on the channel): ignore.
+        }
+      },
+      onReconnect,
+    });
+  }
+
+  /** Whether the driver can push notifications (else workers poll). */
+  get canListen(): boolean {
+    return this.#driver.listen !== undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#driver.close?.();
+  }
+}

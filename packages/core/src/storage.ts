@@ -1,0 +1,117 @@
+import type { ClaimedJob, Job, JobError } from "./job.js";
+
+/** A job to insert, already validated and serialised by the queue. */
+export interface NewJob {
+  queue: string;
+  task: string;
+  /** The payload as JSON text. */
+  payload: string;
+  priority: number;
+  /** Absolute start time; wins over `delayMs`. */
+  runAt: Date | null;
+  /** Start after this many ms, by the database clock. */
+  delayMs: number;
+  maxAttempts: number;
+  key: string | null;
+}
+
+/** What to do when a job's key matches a live (ready or claimed) job. */
+export type KeyConflict = "skip" | "replace";
+
+/** One inserted (or deduplicated) job. */
+export interface Inserted {
+  id: string;
+  queue: string;
+  task: string;
+  /** True when a live job with the same key already existed and no row was added. */
+  deduped: boolean;
+}
+
+/** How a worker ends one claim. Every outcome is guarded by the claim token. */
+export type Settlement =
+  | { kind: "finish"; id: string; token: string; result: string | null }
+  | { kind: "retry"; id: string; token: string; delayMs: number; error: JobError }
+  | { kind: "fail"; id: string; token: string; error: JobError }
+  | { kind: "snooze"; id: string; token: string; delayMs: number }
+  | { kind: "release"; id: string; token: string };
+
+/** The result of one settlement: applied, or the claim was already lost. */
+export interface Settled {
+  id: string;
+  kind: Settlement["kind"];
+  applied: boolean;
+}
+
+/** A job moved by a rescue. */
+export interface Rescued {
+  id: string;
+  task: string;
+  queue: string;
+  /** `ready` when it has attempts left, else `failed` with `WORKER_LOST`. */
+  state: "ready" | "failed";
+  worker: string;
+}
+
+/** A message on the storage's notification channel. */
+export type Notice =
+  | { type: "jobs"; queue: string }
+  | { type: "cancel"; id: string; worker: string | null };
+
+/** A registered worker process. */
+export interface WorkerInfo {
+  id: string;
+  queues: string[];
+  host: string;
+  pid: number;
+}
+
+/** What a heartbeat learns back. */
+export interface Beat {
+  /** Ids of this worker's claimed jobs that someone asked to cancel. */
+  cancelled: string[];
+}
+
+/** The outcome of `cancel`. */
+export type CancelOutcome =
+  | "cancelled" // it was ready: now failed (cancelled)
+  | "requested" // it is running: its worker is told to abort it
+  | "terminal"; // already finished or failed: nothing to do
+
+/**
+ * The state machine's storage. The queue and worker speak only in these
+ * operations; each transition is one statement guarded by the state it leaves
+ * (and, for claimed jobs, the claim token).
+ *
+ * `tx` parameters are the caller's native transaction handle; a storage that
+ * has no transactions ignores them.
+ */
+export interface Storage {
+  /** Creates or upgrades the tables. Idempotent and safe to run concurrently. */
+  migrate(): Promise<void>;
+  /** Inserts jobs in one statement, honouring keys, and wakes idle workers. */
+  insert(jobs: NewJob[], conflict: KeyConflict, tx?: unknown): Promise<Inserted[]>;
+  /** Claims up to `limit` ready jobs of `queues` for `worker`, charging one attempt each. */
+  claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]>;
+  /** Applies settlements in one statement; stale ones change nothing. */
+  settle(settlements: readonly Settlement[]): Promise<Settled[]>;
+  /** Registers or refreshes a worker; returns cancel requests for its jobs. */
+  heartbeat(worker: WorkerInfo): Promise<Beat>;
+  /** Removes a worker row (after it released its jobs). */
+  unregister(workerId: string): Promise<void>;
+  /** Returns claimed jobs of workers silent for `leaseMs` to ready (or failed when spent). */
+  rescue(leaseMs: number): Promise<Rescued[]>;
+  getJob(id: string, tx?: unknown): Promise<Job | null>;
+  /** `failed → ready` with a fresh set of attempts. */
+  retry(id: string, tx?: unknown): Promise<Job>;
+  /** Cancels a ready job at once, or asks the owner of a claimed job to abort it. */
+  cancel(id: string, tx?: unknown): Promise<CancelOutcome>;
+  /** Subscribes to notices; `undefined` when the storage cannot push (callers poll). */
+  listen?(
+    onNotice: (notice: Notice) => void,
+    onReconnect: () => void,
+  ): Promise<() => Promise<void>>;
+  /** The storage's clock (`now()` for PostgreSQL). */
+  now(): Promise<Date>;
+  /** Releases what the storage opened itself. */
+  close?(): Promise<void>;
+}
