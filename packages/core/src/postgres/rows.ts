@@ -1,7 +1,8 @@
 import type { ClaimedJob, Job } from "../job.js";
 
 /** Raw job as `json_build_object` renders it. */
-interface JobJson extends Omit<Job, "runAt" | "claimedAt" | "cancelRequestedAt" | "createdAt" | "finishedAt"> {
+interface JobJson
+  extends Omit<Job, "runAt" | "claimedAt" | "cancelRequestedAt" | "createdAt" | "finishedAt"> {
   runAt: string;
   claimedAt: string | null;
   cancelRequestedAt: string | null;
@@ -35,7 +36,10 @@ export function parseClaimed(text: string): ClaimedJob {
 }
 
 /** Reads the one text column a statement returns, whatever the driver's casing. */
-export function textColumn(rows: readonly Record<string, unknown>[], column: string): string | null {
+export function textColumn(
+  rows: readonly Record<string, unknown>[],
+  column: string,
+): string | null {
   const row = rows[0];
   if (row === undefined) return null;
   const value = row[column];

@@ -153,10 +153,11 @@ export class PostgresStorage implements Storage {
   async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0 || queues.length === 0) return [];
     const one = queues.length === 1;
-    const rows = await this.#run<{ job: string }>(
-      one ? this.#sql.claimOne : this.#sql.claimMany,
-      [one ? queues[0] : JSON.stringify(queues), limit, worker],
-    );
+    const rows = await this.#run<{ job: string }>(one ? this.#sql.claimOne : this.#sql.claimMany, [
+      one ? queues[0] : JSON.stringify(queues),
+      limit,
+      worker,
+    ]);
     const jobs = rows.map((r) => parseClaimed(String(r.job)));
     // UPDATE … RETURNING has no order; hand jobs out in claim order.
     return jobs.sort(
@@ -215,17 +216,23 @@ export class PostgresStorage implements Storage {
       if (text !== null) return parseJob(text);
     }
     const job = await this.getJob(id, tx);
-    if (job === null) throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
-    throw new QError("INVALID_STATE", `job ${id} is ${job.state}; only failed jobs can be retried`, {
-      details: { id, state: job.state },
-    });
+    if (job === null)
+      throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    throw new QError(
+      "INVALID_STATE",
+      `job ${id} is ${job.state}; only failed jobs can be retried`,
+      {
+        details: { id, state: job.state },
+      },
+    );
   }
 
   async cancel(id: string, tx?: unknown): Promise<CancelOutcome> {
     const was = /^[0-9]{1,19}$/.test(id)
       ? textColumn(await this.#run(this.#sql.cancel, [id], this.executor(tx)), "was")
       : null;
-    if (was === null) throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    if (was === null)
+      throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
     return was === "ready" ? "cancelled" : was === "claimed" ? "requested" : "terminal";
   }
 

@@ -1,0 +1,38 @@
+export {
+  type Backoff,
+  type ExponentialBackoffOptions,
+  exponentialBackoff,
+  fixedBackoff,
+} from "./backoff.js";
+export type { Driver, Executor, ListenHandlers, Row, Unlisten } from "./driver.js";
+export type { EnqueueOptions, EnqueueResult, JobOptions } from "./enqueue.js";
+export { isQError, PermanentError, QError, type QErrorCode, Snooze, sqlState } from "./errors.js";
+export type { Listener, QueueEventName, QueueEvents } from "./events.js";
+export type { ClaimedJob, Job, JobError, JobState } from "./job.js";
+export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { coreMigrations, type Migration, migrationScript } from "./postgres/migrations.js";
+export { PostgresStorage, type PostgresStorageOptions } from "./postgres/storage.js";
+export { createQueue, type JobSpec, Queue, type QueueOptions } from "./queue.js";
+export type {
+  Beat,
+  CancelOutcome,
+  Inserted,
+  KeyConflict,
+  NewJob,
+  Notice,
+  Rescued,
+  Settled,
+  Settlement,
+  Storage,
+  WorkerInfo,
+} from "./storage.js";
+export {
+  type AnyTask,
+  defineTask,
+  type JobContext,
+  type PayloadOf,
+  type Task,
+  type TaskMap,
+  type TaskOptions,
+} from "./task.js";
+export { Worker, type WorkOptions } from "./worker.js";

@@ -1,0 +1,266 @@
+import { randomUUID } from "node:crypto";
+import { QError } from "../errors.js";
+import type { ClaimedJob, Job, JobError } from "../job.js";
+import type {
+  Beat,
+  CancelOutcome,
+  Inserted,
+  KeyConflict,
+  NewJob,
+  Notice,
+  Rescued,
+  Settled,
+  Settlement,
+  Storage,
+  WorkerInfo,
+} from "../storage.js";
+
+interface Row extends Job {
+  token: string | null;
+  seq: number;
+}
+
+const live = (j: Row) => j.state === "ready" || j.state === "claimed";
+
+/**
+ * The state machine in memory, with the semantics of the PostgreSQL storage:
+ * for unit tests of your handlers and of the worker loop. Transactions (`tx`)
+ * are ignored; nothing survives the process.
+ */
+export class MemoryStorage implements Storage {
+  readonly #jobs = new Map<string, Row>();
+  readonly #workers = new Map<string, { info: WorkerInfo; beat: number }>();
+  readonly #listeners = new Set<(n: Notice) => void>();
+  #seq = 0;
+
+  /** Every job, oldest first (copies). */
+  jobs(): Job[] {
+    return [...this.#jobs.values()].map((j) => this.#copy(j));
+  }
+
+  #copy(row: Row): Job {
+    const { token: _t, seq: _s, ...job } = row;
+    return structuredClone(job);
+  }
+
+  #notify(notice: Notice): void {
+    for (const l of this.#listeners) queueMicrotask(() => l(notice));
+  }
+
+  async migrate(): Promise<void> {}
+
+  async insert(jobs: NewJob[], conflict: KeyConflict): Promise<Inserted[]> {
+    const now = Date.now();
+    const woken = new Set<string>();
+    const out = jobs.map((n): Inserted => {
+      const runAt = n.runAt ?? new Date(now + n.delayMs);
+      const held =
+        n.key === null
+          ? undefined
+          : [...this.#jobs.values()].find((j) => live(j) && j.key === n.key);
+      const fields = {
+        queue: n.queue,
+        task: n.task,
+        payload: JSON.parse(n.payload) as unknown,
+        priority: n.priority,
+        runAt,
+        maxAttempts: n.maxAttempts,
+      };
+      if (held !== undefined) {
+        if (conflict === "replace" && held.state === "ready") Object.assign(held, fields);
+        return { id: held.id, queue: n.queue, task: n.task, deduped: true };
+      }
+      const id = String(++this.#seq);
+      this.#jobs.set(id, {
+        ...fields,
+        id,
+        seq: this.#seq,
+        state: "ready",
+        attempt: 0,
+        key: n.key,
+        claimedBy: null,
+        claimedAt: null,
+        token: null,
+        errors: [],
+        result: null,
+        cancelRequestedAt: null,
+        createdAt: new Date(now),
+        finishedAt: null,
+      });
+      if (runAt.getTime() <= now) woken.add(n.queue);
+      return { id, queue: n.queue, task: n.task, deduped: false };
+    });
+    for (const queue of woken) this.#notify({ type: "jobs", queue });
+    return out;
+  }
+
+  async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
+    const now = Date.now();
+    const due = [...this.#jobs.values()]
+      .filter((j) => j.state === "ready" && queues.includes(j.queue) && j.runAt.getTime() <= now)
+      .sort(
+        (a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || a.seq - b.seq,
+      )
+      .slice(0, Math.max(0, limit));
+    return due.map((j) => {
+      Object.assign(j, {
+        state: "claimed",
+        attempt: j.attempt + 1,
+        claimedBy: worker,
+        claimedAt: new Date(now),
+        token: randomUUID(),
+      });
+      return { ...(this.#copy(j) as Job & { state: "claimed" }), token: j.token! };
+    });
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<Settled[]> {
+    const now = Date.now();
+    return settlements.map((s) => {
+      const j = this.#jobs.get(s.id);
+      if (j === undefined || j.state !== "claimed" || j.token !== s.token) {
+        return { id: s.id, kind: s.kind, applied: false };
+      }
+      const stamp = (e: JobError): JobError => ({ ...e, at: new Date(now).toISOString() });
+      switch (s.kind) {
+        case "finish":
+          j.state = "finished";
+          j.result = s.result === null ? null : JSON.parse(s.result);
+          j.finishedAt = new Date(now);
+          break;
+        case "fail":
+          j.state = "failed";
+          j.errors.push(stamp(s.error));
+          j.finishedAt = new Date(now);
+          break;
+        case "retry":
+          j.state = "ready";
+          j.errors.push(stamp(s.error));
+          j.runAt = new Date(now + s.delayMs);
+          j.finishedAt = null;
+          break;
+        case "snooze":
+          j.state = "ready";
+          j.attempt -= 1;
+          j.runAt = new Date(now + s.delayMs);
+          break;
+        case "release":
+          j.state = "ready";
+          j.attempt -= 1;
+          break;
+      }
+      if (j.state === "ready") j.cancelRequestedAt = null;
+      Object.assign(j, { claimedBy: null, claimedAt: null, token: null });
+      return { id: s.id, kind: s.kind, applied: true };
+    });
+  }
+
+  async heartbeat(worker: WorkerInfo): Promise<Beat> {
+    this.#workers.set(worker.id, { info: worker, beat: Date.now() });
+    const cancelled = [...this.#jobs.values()]
+      .filter((j) => j.state === "claimed" && j.claimedBy === worker.id && j.cancelRequestedAt)
+      .map((j) => j.id);
+    return { cancelled };
+  }
+
+  async unregister(workerId: string): Promise<void> {
+    this.#workers.delete(workerId);
+  }
+
+  async rescue(leaseMs: number): Promise<Rescued[]> {
+    const now = Date.now();
+    const out: Rescued[] = [];
+    for (const j of this.#jobs.values()) {
+      if (j.state !== "claimed" || j.claimedAt!.getTime() >= now - leaseMs) continue;
+      const w = this.#workers.get(j.claimedBy!);
+      if (w !== undefined && w.beat > now - leaseMs) continue;
+      const worker = j.claimedBy!;
+      const spent = j.attempt >= j.maxAttempts;
+      j.errors.push({
+        attempt: j.attempt,
+        at: new Date(now).toISOString(),
+        code: "WORKER_LOST",
+        message: `worker ${worker} stopped heartbeating`,
+      });
+      Object.assign(j, {
+        state: spent ? "failed" : "ready",
+        finishedAt: spent ? new Date(now) : null,
+        runAt: new Date(now),
+        claimedBy: null,
+        claimedAt: null,
+        token: null,
+      });
+      out.push({
+        id: j.id,
+        task: j.task,
+        queue: j.queue,
+        state: j.state as Rescued["state"],
+        worker,
+      });
+    }
+    return out;
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    const j = this.#jobs.get(id);
+    return j === undefined ? null : this.#copy(j);
+  }
+
+  async retry(id: string): Promise<Job> {
+    const j = this.#jobs.get(id);
+    if (j === undefined)
+      throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    if (j.state !== "failed") {
+      throw new QError(
+        "INVALID_STATE",
+        `job ${id} is ${j.state}; only failed jobs can be retried`,
+        {
+          details: { id, state: j.state },
+        },
+      );
+    }
+    Object.assign(j, {
+      state: "ready",
+      attempt: 0,
+      runAt: new Date(),
+      finishedAt: null,
+      cancelRequestedAt: null,
+    });
+    this.#notify({ type: "jobs", queue: j.queue });
+    return this.#copy(j);
+  }
+
+  async cancel(id: string): Promise<CancelOutcome> {
+    const j = this.#jobs.get(id);
+    if (j === undefined)
+      throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
+    const now = new Date();
+    if (j.state === "ready") {
+      j.errors.push({
+        attempt: j.attempt,
+        at: now.toISOString(),
+        code: "CANCELLED",
+        message: "cancelled",
+      });
+      Object.assign(j, { state: "failed", finishedAt: now, cancelRequestedAt: now });
+      return "cancelled";
+    }
+    if (j.state === "claimed") {
+      j.cancelRequestedAt ??= now;
+      this.#notify({ type: "cancel", id, worker: j.claimedBy });
+      return "requested";
+    }
+    return "terminal";
+  }
+
+  async listen(onNotice: (notice: Notice) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(onNotice);
+    return async () => {
+      this.#listeners.delete(onNotice);
+    };
+  }
+
+  async now(): Promise<Date> {
+    return new Date();
+  }
+}

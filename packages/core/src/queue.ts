@@ -1,0 +1,166 @@
+import type { Driver } from "./driver.js";
+import {
+  collapseKeys,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type JobOptions,
+  prepareJob,
+} from "./enqueue.js";
+import { QError } from "./errors.js";
+import { Emitter, type Listener, type QueueEventName } from "./events.js";
+import type { Job } from "./job.js";
+import { consoleLogger, type Logger } from "./logger.js";
+import type { Migration } from "./postgres/migrations.js";
+import { PostgresStorage } from "./postgres/storage.js";
+import type { CancelOutcome, Storage } from "./storage.js";
+import type { PayloadOf, TaskMap } from "./task.js";
+import { Worker, type WorkOptions } from "./worker.js";
+
+/** Options of {@link createQueue}. Give a `driver` (PostgreSQL) or a `storage`. */
+export interface QueueOptions<T extends TaskMap> {
+  /** The driver made from your pool or ORM by `@q/pg`, `@q/postgres`, `@q/drizzle` or `@q/kysely`. */
+  driver?: Driver;
+  /** A storage of your own, such as `MemoryStorage` from `@q/core/testing`. */
+  storage?: Storage;
+  /** Schema of q's tables. Default `"q"`. */
+  schema?: string;
+  /** The tasks, by name. Their names and payload types type `enqueue`. */
+  tasks: T;
+  /** pino or anything pino-shaped. Default: console, warnings and errors only. */
+  logger?: Logger;
+  /** Extra migrations applied by `migrate()` (plugins bring theirs). */
+  migrations?: readonly Migration[];
+}
+
+/** One job for {@link Queue.enqueueMany}. */
+export type JobSpec<T extends TaskMap> = {
+  [K in keyof T & string]: { task: K; payload: PayloadOf<T[K]> } & JobOptions;
+}[keyof T & string];
+
+/** A queue: enqueue jobs, run workers, inspect and steer jobs. */
+export class Queue<T extends TaskMap> {
+  readonly storage: Storage;
+  readonly tasks: T;
+  readonly logger: Logger;
+  readonly #events = new Emitter();
+  readonly #workers = new Set<Worker>();
+  #closed = false;
+
+  constructor(options: QueueOptions<T>) {
+    if ((options.driver === undefined) === (options.storage === undefined)) {
+      throw new QError("INVALID_OPTION", "give createQueue a driver or a storage (one of them)", {
+        details: { option: "driver" },
+      });
+    }
+    this.tasks = options.tasks;
+    this.logger = options.logger ?? consoleLogger();
+    const storageOptions: { schema?: string; migrations?: readonly Migration[] } = {};
+    if (options.schema !== undefined) storageOptions.schema = options.schema;
+    if (options.migrations !== undefined) storageOptions.migrations = options.migrations;
+    this.storage = options.storage ?? new PostgresStorage(options.driver!, storageOptions);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new QError("QUEUE_CLOSED", "the queue is closed");
+  }
+
+  /** Creates or upgrades q's tables. Idempotent; safe when many processes run it at once. */
+  async migrate(): Promise<void> {
+    this.#open();
+    await this.storage.migrate();
+  }
+
+  /**
+   * Enqueues one job. With `{ tx }` it joins your transaction: the job exists
+   * exactly when your transaction commits. Validation happens before any SQL.
+   */
+  async enqueue<K extends keyof T & string>(
+    task: K,
+    payload: PayloadOf<T[K]>,
+    options: JobOptions & EnqueueOptions = {},
+  ): Promise<EnqueueResult> {
+    const { tx, onConflict, ...jobOptions } = options;
+    const batch: EnqueueOptions = {};
+    if (tx !== undefined) batch.tx = tx;
+    if (onConflict !== undefined) batch.onConflict = onConflict;
+    const [result] = await this.enqueueMany(
+      [{ task, payload, ...jobOptions } as JobSpec<T>],
+      batch,
+    );
+    return result!;
+  }
+
+  /** Enqueues many jobs in one statement; all or none (bad input writes nothing). */
+  async enqueueMany(
+    jobs: readonly JobSpec<T>[],
+    options: EnqueueOptions = {},
+  ): Promise<EnqueueResult[]> {
+    this.#open();
+    const conflict = options.onConflict ?? "skip";
+    if (conflict !== "skip" && conflict !== "replace") {
+      throw new QError("INVALID_OPTION", 'onConflict must be "skip" or "replace"', {
+        details: { option: "onConflict", value: conflict },
+      });
+    }
+    const prepared = await Promise.all(
+      jobs.map(({ task, payload, ...rest }) => prepareJob(this.tasks, task, payload, rest)),
+    );
+    const { unique, index } = collapseKeys(prepared, conflict);
+    const inserted = await this.storage.insert(unique, conflict, options.tx);
+    const seen = new Set<number>();
+    return index.map((i) => {
+      const row = inserted[i]!;
+      // A job folded into another of the same batch is a dedupe too.
+      if (seen.has(i)) return { ...row, deduped: true };
+      seen.add(i);
+      return row;
+    });
+  }
+
+  /** A job by id, or null. */
+  getJob(id: string, options: { tx?: unknown } = {}): Promise<Job | null> {
+    return this.storage.getJob(id, options.tx);
+  }
+
+  /** Moves a failed job back to ready with a fresh set of attempts. */
+  retry(id: string, options: { tx?: unknown } = {}): Promise<Job> {
+    this.#open();
+    return this.storage.retry(id, options.tx);
+  }
+
+  /**
+   * Cancels a job. A waiting job fails (`CANCELLED`) at once; a running job's
+   * worker is told to abort its signal, and it fails as cancelled.
+   */
+  cancel(id: string, options: { tx?: unknown } = {}): Promise<CancelOutcome> {
+    this.#open();
+    return this.storage.cancel(id, options.tx);
+  }
+
+  /** Starts a worker; resolves once it is registered and listening. */
+  async work(options: WorkOptions = {}): Promise<Worker> {
+    this.#open();
+    const worker = new Worker(this.storage, this.tasks, this.#events, this.logger, options);
+    await worker.start();
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends QueueEventName>(name: E, listener: Listener<E>): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /** Stops every worker of this queue gracefully and refuses further work. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#workers].map((w) => w.stop()));
+    await this.storage.close?.();
+  }
+}
+
+/** Creates a queue over a driver (or a storage). */
+export function createQueue<T extends TaskMap>(options: QueueOptions<T>): Queue<T> {
+  return new Queue(options);
+}
