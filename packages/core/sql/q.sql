@@ -1,0 +1,63 @@
+-- q migrations for schema "q"
+
+CREATE SCHEMA IF NOT EXISTS "q";
+
+CREATE TABLE IF NOT EXISTS "q".migrations (
+  owner text NOT NULL,
+  version integer NOT NULL,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (owner, version)
+);
+
+-- core 1: init
+
+CREATE TABLE IF NOT EXISTS "q".jobs (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue text NOT NULL,
+  task text NOT NULL,
+  payload jsonb NOT NULL,
+  state text NOT NULL DEFAULT 'ready'
+    CHECK (state IN ('ready', 'claimed', 'finished', 'failed')),
+  priority integer NOT NULL DEFAULT 0,
+  run_at timestamptz NOT NULL DEFAULT now(),
+  attempt integer NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+  max_attempts integer NOT NULL DEFAULT 25 CHECK (max_attempts >= 1),
+  key text,
+  claimed_by text,
+  claimed_at timestamptz,
+  claim_token uuid,
+  errors jsonb NOT NULL DEFAULT '[]',
+  result jsonb,
+  cancel_requested_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  CHECK ((state = 'claimed') = (claim_token IS NOT NULL))
+);
+
+-- The claim path reads only ready jobs; finished history never enters this index.
+CREATE INDEX IF NOT EXISTS jobs_claim_idx
+  ON "q".jobs (queue, priority, run_at, id) WHERE state = 'ready';
+
+-- A key dedupes among live jobs only; a finished job frees its key.
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx
+  ON "q".jobs (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed');
+
+-- Rescue and cancel look up claimed jobs by their worker.
+CREATE INDEX IF NOT EXISTS jobs_claimed_idx
+  ON "q".jobs (claimed_by) WHERE state = 'claimed';
+
+-- Retention (cleanup) walks terminal jobs by age.
+CREATE INDEX IF NOT EXISTS jobs_terminal_idx
+  ON "q".jobs (finished_at) WHERE state IN ('finished', 'failed');
+
+CREATE TABLE IF NOT EXISTS "q".workers (
+  id text PRIMARY KEY,
+  queues text[] NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+
+INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 1, 'init') ON CONFLICT DO NOTHING;
