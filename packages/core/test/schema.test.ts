@@ -2,10 +2,10 @@ import { type } from "arktype";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { silentLogger } from "../src/logger.js";
 import { createQueue } from "../src/queue.js";
 import { defineTask } from "../src/task.js";
 import { MemoryStorage } from "../src/testing/index.js";
-import { silentLogger } from "../src/logger.js";
 
 const libraries = {
   zod: z.object({ email: z.email(), count: z.number().int().default(1) }),
@@ -47,10 +47,12 @@ describe("types", () => {
     await expect(queue.enqueue("nope", { id: 1 })).rejects.toMatchObject({ code: "UNKNOWN_TASK" });
     // @ts-expect-error: wrong payload type
     await queue.enqueue("plain", { id: "1" });
-    await queue.enqueueMany([
-      { task: "plain", payload: { id: 2 } },
-      // @ts-expect-error: payload of another task
-      { task: "typed", payload: { id: 3 } },
-    ]).catch(() => {});
+    await queue
+      .enqueueMany([
+        { task: "plain", payload: { id: 2 } },
+        // @ts-expect-error: payload of another task
+        { task: "typed", payload: { id: 3 } },
+      ])
+      .catch(() => {});
   });
 });

@@ -9,6 +9,8 @@ describe("shipped SQL", () => {
   });
 
   it("refuses a schema name that is not a plain identifier", () => {
-    expect(() => migrationScript('q"; DROP')).toThrow(expect.objectContaining({ code: "INVALID_SCHEMA_NAME" }));
+    expect(() => migrationScript('q"; DROP')).toThrow(
+      expect.objectContaining({ code: "INVALID_SCHEMA_NAME" }),
+    );
   });
 });

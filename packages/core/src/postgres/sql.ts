@@ -30,9 +30,10 @@ export function statements(schema: string) {
   const insert = (conflict: "skip" | "replace") => `
 WITH input AS (
   SELECT i.*, nextval('"${schema}".jobs_id_seq') AS id
-  FROM jsonb_to_recordset($1::text::jsonb) WITH ORDINALITY
-    AS i(queue text, task text, payload jsonb, priority integer, run_at timestamptz,
-         delay bigint, max_attempts integer, key text, ord bigint)
+  FROM ROWS FROM (jsonb_to_recordset($1::text::jsonb)
+    AS (queue text, task text, payload jsonb, priority integer, run_at timestamptz,
+        delay bigint, max_attempts integer, key text)) WITH ORDINALITY
+    AS i(queue, task, payload, priority, run_at, delay, max_attempts, key, ord)
 ), ins AS (
   INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, key)
   OVERRIDING SYSTEM VALUE

@@ -1,0 +1,109 @@
+import { createQueue, defineTask, fixedBackoff, PermanentError } from "@q/core";
+import { createPgDriver } from "@q/pg";
+import pg from "pg";
+import { database } from "./database.js";
+
+const ORDERS = Number(process.env.DEMO_ORDERS ?? 500);
+
+const db = await database();
+const pool = new pg.Pool({ connectionString: db.url, max: 12 });
+const driver = createPgDriver(pool);
+
+// The demo owns these two schemas and starts from scratch each run.
+await pool.query("DROP SCHEMA IF EXISTS q_demo CASCADE; DROP SCHEMA IF EXISTS demo_shop CASCADE");
+await pool.query(
+  "CREATE SCHEMA demo_shop; CREATE TABLE demo_shop.orders (id int PRIMARY KEY, total numeric NOT NULL)",
+);
+
+const tries = new Map<number, number>();
+const queue = createQueue({
+  driver,
+  schema: "q_demo",
+  tasks: {
+    sendReceipt: defineTask({
+      maxAttempts: 3,
+      backoff: fixedBackoff(20),
+      handler: async ({ orderId }: { orderId: number }) => {
+        const n = (tries.get(orderId) ?? 0) + 1;
+        tries.set(orderId, n);
+        await new Promise((r) => setTimeout(r, 5)); // the mail server
+        if (orderId % 97 === 0) throw new PermanentError(`order ${orderId}: no e-mail address`);
+        if (orderId % 10 === 0 && n === 1) throw new Error("mail server busy"); // retried
+        return { sentTo: `customer-${orderId}@example.com` };
+      },
+    }),
+  },
+});
+await queue.migrate();
+
+// The business write and its jobs commit together, or not at all.
+const client = await pool.connect();
+try {
+  await client.query("BEGIN");
+  await client.query(
+    "INSERT INTO demo_shop.orders (id, total) SELECT i, i * 1.5 FROM generate_series(1, $1::int) i",
+    [ORDERS],
+  );
+  await queue.enqueueMany(
+    Array.from({ length: ORDERS }, (_, i) => ({
+      task: "sendReceipt" as const,
+      payload: { orderId: i + 1 },
+    })),
+    { tx: client },
+  );
+  await client.query("COMMIT");
+} catch (error) {
+  await client.query("ROLLBACK");
+  throw error;
+} finally {
+  client.release();
+}
+console.log(`Committed ${ORDERS} orders and their ${ORDERS} receipt jobs in one transaction.`);
+
+let finished = 0;
+let failed = 0;
+let retried = 0;
+queue.on("finished", () => finished++);
+queue.on("failed", () => failed++);
+queue.on("retried", () => retried++);
+
+const started = performance.now();
+const worker = await queue.work({ concurrency: 20 });
+const tty = process.stdout.isTTY;
+let lastPrinted = -1;
+const progress = () => {
+  const done = finished + failed;
+  const line = `  ${done}/${ORDERS} done · ${finished} finished · ${failed} failed · ${retried} retried`;
+  if (tty) process.stdout.write(`\r${line}`);
+  else if (Math.floor(done / 100) !== Math.floor(lastPrinted / 100) || done === ORDERS)
+    console.log(line);
+  lastPrinted = done;
+};
+const timer = setInterval(progress, 100);
+while (finished + failed < ORDERS) await new Promise((r) => setTimeout(r, 20));
+const seconds = (performance.now() - started) / 1000;
+clearInterval(timer);
+progress();
+if (tty) process.stdout.write("\n");
+
+await worker.stop();
+await queue.close();
+const { rows } = await pool.query<{ state: string; n: number }>(
+  "SELECT state, count(*)::int AS n FROM q_demo.jobs GROUP BY state ORDER BY state",
+);
+await pool.end();
+await db.stop();
+
+console.log(`
+Summary
+  finished  ${finished}
+  failed    ${failed} (permanent errors, kept with their error for queue.retry(id))
+  retried   ${retried} (failed once, then succeeded)
+  jobs/s    ${Math.round(ORDERS / seconds)} (${seconds.toFixed(2)} s with 20 concurrent handlers)
+  in the database: ${rows.map((r) => `${r.state} ${r.n}`).join(", ")}`);
+
+const expectedFailed = Math.floor(ORDERS / 97);
+if (failed !== expectedFailed || finished !== ORDERS - expectedFailed) {
+  console.error("unexpected outcome");
+  process.exit(1);
+}
