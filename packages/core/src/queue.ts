@@ -151,12 +151,14 @@ export class Queue<T extends TaskMap> {
     return this.#events.on(name, listener);
   }
 
-  /** Stops every worker of this queue gracefully and refuses further work. */
+  /**
+   * Stops every worker of this queue gracefully and refuses further work. The
+   * driver and your pool stay open: other queues may share them.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#workers].map((w) => w.stop()));
-    await this.storage.close?.();
   }
 }
 

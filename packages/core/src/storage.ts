@@ -109,6 +109,7 @@ export interface Storage {
   listen?(
     onNotice: (notice: Notice) => void,
     onReconnect: () => void,
+    onError: (error: unknown) => void,
   ): Promise<() => Promise<void>>;
   /** The storage's clock (`now()` for PostgreSQL). */
   now(): Promise<Date>;

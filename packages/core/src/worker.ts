@@ -141,6 +141,7 @@ export class Worker {
       this.#unlisten = await this.#storage.listen(
         (notice) => this.#onNotice(notice),
         () => this.#fill(),
+        (error) => this.#error("listen", error),
       );
     }
     this.#heartbeatTimer = setInterval(() => void this.#beat().catch(() => {}), this.#heartbeat);

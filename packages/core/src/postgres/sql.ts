@@ -35,9 +35,10 @@ WITH input AS (
         delay bigint, max_attempts integer, key text)) WITH ORDINALITY
     AS i(queue, task, payload, priority, run_at, delay, max_attempts, key, ord)
 ), ins AS (
+  -- jsonb_to_recordset reads a JSON null as SQL NULL; the payload null is JSON.
   INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, key)
   OVERRIDING SYSTEM VALUE
-  SELECT id, queue, task, payload, priority,
+  SELECT id, queue, task, coalesce(payload, 'null'::jsonb), priority,
          coalesce(run_at, now() + delay * interval '1 millisecond'), max_attempts, key
   FROM input ORDER BY ord
   ON CONFLICT (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed')

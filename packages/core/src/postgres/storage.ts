@@ -244,6 +244,7 @@ export class PostgresStorage implements Storage {
   async listen(
     onNotice: (notice: Notice) => void,
     onReconnect: () => void,
+    onError: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
     const listen = this.#driver.listen;
     if (listen === undefined) return async () => {};
@@ -256,6 +257,7 @@ export class PostgresStorage implements Storage {
         }
       },
       onReconnect,
+      onError,
     });
   }
 

@@ -254,15 +254,18 @@ export function describeDriver(
         "the listener reconnects after its connection dies, and catches up",
         async () => {
           const ran: unknown[] = [];
-          const { queue } = await setup((p) => ran.push(p));
+          const { queue, s } = await setup((p) => ran.push(p));
+          // Only this test's listener: other suites may share the database.
+          const listening = `SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND query ILIKE 'listen%' AND position($1::text IN query) > 0`;
           const w = await queue.work({ pollInterval: 60_000, settleDelay: 1 });
           try {
             await queue.enqueue("echo", "before");
             await waitFor(() => ran.length === 1, { what: "first job" });
             const killed = await h.driver.query<{ n: number }>(
-              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND query ILIKE 'listen%'`,
+              `SELECT count(pg_terminate_backend(pid))::int AS n FROM (${listening}) l`,
+              [`${s}_q`],
             );
             expect(Number(killed[0]!.n)).toBeGreaterThan(0);
             await queue.enqueue("echo", "during");
@@ -273,8 +276,8 @@ export function describeDriver(
             await waitFor(
               async () => {
                 const rows = await h.driver.query<{ n: number }>(
-                  `SELECT count(*)::int AS n FROM pg_stat_activity
-                 WHERE datname = current_database() AND query ILIKE 'listen%'`,
+                  `SELECT count(*)::int AS n FROM (${listening}) l`,
+                  [`${s}_q`],
                 );
                 return Number(rows[0]!.n) > 0;
               },

@@ -1,0 +1,79 @@
+import { type Executor, QError, type Row } from "@q/core";
+
+/**
+ * What q needs of a node-postgres `Pool`, `PoolClient` or `Client`: `query`
+ * resolving to `{ rows }` (or, for several statements, one such per statement).
+ */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** True for anything with a `query` method, the shape of every node-postgres handle. */
+export function isQueryable(value: unknown): value is Queryable {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { query?: unknown }).query === "function"
+  );
+}
+
+/** A `Pool` has counters that a `Client` lacks. */
+export function isPool(value: object): boolean {
+  return typeof (value as { totalCount?: unknown }).totalCount === "number";
+}
+
+/** An executor that runs every statement on `target`, refusing once `isOpen` says no. */
+export function executorOver(target: Queryable, isOpen: () => boolean = () => true): Executor {
+  return {
+    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+      if (!isOpen()) {
+        throw new QError("INVALID_HANDLE", "this transaction has already committed or rolled back");
+      }
+      return (await run(target, sql, params)) as R[];
+    },
+  };
+}
+
+/**
+ * Runs a statement and returns its rows (the last statement's, when `sql`
+ * holds several), mapping "this handle is dead" to `INVALID_HANDLE`.
+ */
+export async function run(
+  target: Queryable,
+  sql: string,
+  params?: readonly unknown[],
+): Promise<unknown[]> {
+  let result: unknown;
+  try {
+    result = await target.query(sql, params === undefined ? undefined : [...params]);
+  } catch (error) {
+    throw asHandleError(error);
+  }
+  // Several statements without parameters (a migration) give one result per statement.
+  const last: unknown = Array.isArray(result) ? (result.at(-1) ?? { rows: [] }) : result;
+  const rows = (last as { rows?: unknown } | undefined)?.rows;
+  if (!Array.isArray(rows)) {
+    throw new QError(
+      "INVALID_HANDLE",
+      "the handle's query() did not resolve to { rows }: pass a node-postgres Client or PoolClient",
+    );
+  }
+  return rows;
+}
+
+/** Messages node-postgres uses for a pool or client that can no longer run anything. */
+const DEAD_HANDLE = [
+  "Cannot use a pool after calling end on the pool",
+  "Client was closed and is not queryable",
+  "Client has encountered a connection error and is not queryable",
+];
+
+/** `error` as a `QError("INVALID_HANDLE")` when it says the handle is closed, else unchanged. */
+export function asHandleError(error: unknown): unknown {
+  if (error instanceof Error && DEAD_HANDLE.includes(error.message)) {
+    return new QError("INVALID_HANDLE", `the node-postgres handle is closed: ${error.message}`, {
+      cause: error,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,224 @@
+import { isQError } from "@q/core";
+import { freshSchemaName } from "@q/test-postgres";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { createPgDriver } from "../src/index.js";
+
+const url = inject("databaseUrl");
+const schema = freshSchemaName("driver");
+const pool = new pg.Pool({ connectionString: url, max: 4 });
+const driver = createPgDriver(pool);
+
+beforeAll(async () => {
+  await pool.query(`CREATE SCHEMA ${schema}`);
+  await pool.query(`CREATE TABLE ${schema}.items (id bigserial PRIMARY KEY, name text NOT NULL)`);
+  await pool.query(`CREATE TABLE ${schema}.docs (id bigserial PRIMARY KEY, body jsonb)`);
+});
+
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+  await driver.close?.();
+  await pool.end();
+});
+
+const names = async () =>
+  (await driver.query<{ name: string }>(`SELECT name FROM ${schema}.items ORDER BY id`)).map(
+    (row) => row.name,
+  );
+
+const invalidHandle = (error: unknown) => isQError(error, "INVALID_HANDLE");
+
+describe("query", () => {
+  test("returns rows as plain objects, binding parameters", async () => {
+    const rows = await driver.query("SELECT $1::int + 1 AS n, $2::text AS s", [41, "x"]);
+    expect(rows).toEqual([{ n: 42, s: "x" }]);
+    expect(await driver.query("SELECT 1 WHERE false")).toEqual([]);
+  });
+
+  test("several statements without parameters give the last one's rows", async () => {
+    expect(await driver.query("SELECT 1 AS a; SELECT 2 AS b")).toEqual([{ b: 2 }]);
+    expect(await driver.query(`CREATE TEMP TABLE t1 (v int); DROP TABLE t1`)).toEqual([]);
+    const inTx = await driver.transaction((tx) =>
+      tx.query("SET LOCAL lock_timeout = 1000; SELECT 3 AS c"),
+    );
+    expect(inTx).toEqual([{ c: 3 }]);
+  });
+
+  test("bigint comes back as a string", async () => {
+    const [row] = await driver.query("SELECT 9007199254740993::bigint AS big");
+    expect(row).toEqual({ big: "9007199254740993" });
+  });
+
+  test("server errors pass through unchanged", async () => {
+    await expect(driver.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
+      code: "42P01",
+    });
+  });
+
+  test("jsonb round-trips when bound as text and cast in SQL", async () => {
+    const payloads: unknown[] = [
+      [1, "two", { three: 3 }],
+      { a: { b: [{ c: null }, true, 1.5] } },
+      { text: "héllo – 日本語 🎉", 'quote"key': "back\\slash" },
+      '{"looks":"like json"}',
+      "plain string",
+      42,
+      null,
+    ];
+    for (const payload of payloads) {
+      const [row] = await driver.query<{ body: unknown }>(
+        `INSERT INTO ${schema}.docs (body) VALUES ($1::text::jsonb) RETURNING body`,
+        [JSON.stringify(payload)],
+      );
+      expect(row?.body).toEqual(payload);
+    }
+  });
+});
+
+describe("transaction", () => {
+  test("commits what fn did and returns its result", async () => {
+    const result = await driver.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["committed"]);
+      return "done";
+    });
+    expect(result).toBe("done");
+    expect(await names()).toContain("committed");
+  });
+
+  test("rolls back and rethrows when fn throws", async () => {
+    const boom = new Error("boom");
+    await expect(
+      driver.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["rolled back"]);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await names()).not.toContain("rolled back");
+  });
+
+  test("gives every connection back, even after many failures", async () => {
+    for (let i = 0; i < 10; i++) {
+      await expect(driver.transaction(() => Promise.reject(new Error("no")))).rejects.toThrow();
+    }
+    expect(await driver.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    expect(pool.totalCount).toBeLessThanOrEqual(4);
+    expect(pool.waitingCount).toBe(0);
+  });
+
+  test("a connection killed mid-transaction is destroyed, not reused", async () => {
+    const small = new pg.Pool({ connectionString: url, max: 1 });
+    small.on("error", () => {});
+    const smallDriver = createPgDriver(small);
+    try {
+      await expect(
+        smallDriver.transaction(async (tx) => {
+          await tx.query("SELECT pg_terminate_backend(pg_backend_pid())");
+        }),
+      ).rejects.toThrow();
+      expect(await smallDriver.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      await small.end();
+    }
+  });
+
+  test("the tx executor refuses to run once the transaction is over", async () => {
+    let leaked: { query: (sql: string) => Promise<unknown> } | undefined;
+    await driver.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked?.query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+  });
+});
+
+describe("executorFor", () => {
+  test("joins the caller's transaction on a PoolClient: commit keeps the row", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await driver
+        .executorFor(client)
+        .query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["client commit"]);
+      expect(await names()).not.toContain("client commit");
+      await client.query("COMMIT");
+    } finally {
+      client.release();
+    }
+    expect(await names()).toContain("client commit");
+  });
+
+  test("rollback of the caller's transaction removes the row", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const tx = driver.executorFor(client);
+      await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["client rollback"]);
+      expect(
+        await tx.query(`SELECT name FROM ${schema}.items WHERE name = 'client rollback'`),
+      ).toHaveLength(1);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect(await names()).not.toContain("client rollback");
+  });
+
+  test("works with a standalone Client", async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("BEGIN");
+      await driver
+        .executorFor(client)
+        .query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["standalone"]);
+      await client.query("COMMIT");
+    } finally {
+      await client.end();
+    }
+    expect(await names()).toContain("standalone");
+  });
+
+  test("anything else is INVALID_HANDLE", () => {
+    for (const bad of [undefined, null, 42, "tx", {}, { query: "nope" }, pool]) {
+      expect(() => driver.executorFor(bad)).toThrow(
+        expect.objectContaining({ name: "QError", code: "INVALID_HANDLE" }),
+      );
+    }
+  });
+
+  test("a handle whose query does not give { rows } is INVALID_HANDLE", async () => {
+    const fake = { query: async () => [{ a: 1 }] };
+    await expect(driver.executorFor(fake).query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+  });
+
+  test("an ended client is INVALID_HANDLE", async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.end();
+    await expect(driver.executorFor(client).query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+  });
+});
+
+describe("a pool that was ended", () => {
+  test("query and transaction fail with INVALID_HANDLE", async () => {
+    const ended = new pg.Pool({ connectionString: url });
+    const endedDriver = createPgDriver(ended);
+    await ended.end();
+    await expect(endedDriver.query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+    await expect(endedDriver.transaction(async () => 1)).rejects.toSatisfy(invalidHandle);
+  });
+
+  test("close() never ends the caller's pool", async () => {
+    const own = new pg.Pool({ connectionString: url });
+    const ownDriver = createPgDriver(own);
+    await ownDriver.close?.();
+    expect(await own.query("SELECT 1 AS one")).toMatchObject({ rows: [{ one: 1 }] });
+    expect(own.ended).toBe(false);
+    await own.end();
+  });
+
+  test("createPgDriver refuses what is not a pool", () => {
+    expect(() => createPgDriver({} as pg.Pool)).toThrow(
+      expect.objectContaining({ code: "INVALID_HANDLE" }),
+    );
+  });
+});
