@@ -220,7 +220,11 @@ export class Worker {
           this.#startBuffered();
           if (jobs.length === free) this.#again = true;
         },
-        (error) => this.#error("claim", error),
+        (error) => {
+          // Wait for the next poll or notification rather than hammer a failing database.
+          this.#again = false;
+          this.#error("claim", error);
+        },
       )
       .finally(() => {
         this.#claiming = undefined;

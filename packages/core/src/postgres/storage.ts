@@ -212,7 +212,17 @@ export class PostgresStorage implements Storage {
   async retry(id: string, tx?: unknown): Promise<Job> {
     const ex = this.executor(tx);
     if (/^[0-9]{1,19}$/.test(id)) {
-      const text = textColumn(await this.#run(this.#sql.retry, [id], ex), "job");
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await this.#run(this.#sql.retry, [id], ex);
+      } catch (error) {
+        if (sqlState(error) !== "23505") throw error;
+        throw new QError("INVALID_STATE", `job ${id} cannot be retried: a live job holds its key`, {
+          cause: error,
+          details: { id },
+        });
+      }
+      const text = textColumn(rows, "job");
       if (text !== null) return parseJob(text);
     }
     const job = await this.getJob(id, tx);
