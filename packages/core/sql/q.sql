@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS "q".migrations (
   name text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (owner, version)
-);
+);;
 
 -- core 1: init
 
@@ -35,19 +35,15 @@ CREATE TABLE IF NOT EXISTS "q".jobs (
   CHECK ((state = 'claimed') = (claim_token IS NOT NULL))
 );
 
--- The claim path reads only ready jobs; finished history never enters this index.
 CREATE INDEX IF NOT EXISTS jobs_claim_idx
   ON "q".jobs (queue, priority, run_at, id) WHERE state = 'ready';
 
--- A key dedupes among live jobs only; a finished job frees its key.
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx
   ON "q".jobs (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed');
 
--- Rescue and cancel look up claimed jobs by their worker.
 CREATE INDEX IF NOT EXISTS jobs_claimed_idx
   ON "q".jobs (claimed_by) WHERE state = 'claimed';
 
--- Retention (cleanup) walks terminal jobs by age.
 CREATE INDEX IF NOT EXISTS jobs_terminal_idx
   ON "q".jobs (finished_at) WHERE state IN ('finished', 'failed');
 

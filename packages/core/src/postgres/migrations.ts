@@ -1,12 +1,16 @@
 import { assertSchemaName } from "../names.js";
 
-/** One versioned migration. `sql` is a function of the schema name so the schema stays an option. */
+/**
+ * One versioned migration. Its statements are a function of the schema name so
+ * the schema stays an option; they run one per query, because some clients
+ * (prepared-only ones) refuse several commands in one.
+ */
 export interface Migration {
   /** Who owns it: `"core"` or a plugin's name. Versions count per owner. */
   owner: string;
   version: number;
   name: string;
-  sql(schema: string): string;
+  statements(schema: string): string[];
 }
 
 /** Core's migrations, oldest first. Never edit a shipped one; add a new version. */
@@ -15,8 +19,8 @@ export const coreMigrations: readonly Migration[] = [
     owner: "core",
     version: 1,
     name: "init",
-    sql: (s) => `
-CREATE TABLE IF NOT EXISTS "${s}".jobs (
+    statements: (s) => [
+      `CREATE TABLE IF NOT EXISTS "${s}".jobs (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   queue text NOT NULL,
   task text NOT NULL,
@@ -37,33 +41,28 @@ CREATE TABLE IF NOT EXISTS "${s}".jobs (
   created_at timestamptz NOT NULL DEFAULT now(),
   finished_at timestamptz,
   CHECK ((state = 'claimed') = (claim_token IS NOT NULL))
-);
-
--- The claim path reads only ready jobs; finished history never enters this index.
-CREATE INDEX IF NOT EXISTS jobs_claim_idx
-  ON "${s}".jobs (queue, priority, run_at, id) WHERE state = 'ready';
-
--- A key dedupes among live jobs only; a finished job frees its key.
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx
-  ON "${s}".jobs (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed');
-
--- Rescue and cancel look up claimed jobs by their worker.
-CREATE INDEX IF NOT EXISTS jobs_claimed_idx
-  ON "${s}".jobs (claimed_by) WHERE state = 'claimed';
-
--- Retention (cleanup) walks terminal jobs by age.
-CREATE INDEX IF NOT EXISTS jobs_terminal_idx
-  ON "${s}".jobs (finished_at) WHERE state IN ('finished', 'failed');
-
-CREATE TABLE IF NOT EXISTS "${s}".workers (
+)`,
+      // The claim path reads only ready jobs; finished history never enters this index.
+      `CREATE INDEX IF NOT EXISTS jobs_claim_idx
+  ON "${s}".jobs (queue, priority, run_at, id) WHERE state = 'ready'`,
+      // A key dedupes among live jobs only; a finished job frees its key.
+      `CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx
+  ON "${s}".jobs (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed')`,
+      // Rescue and cancel look up claimed jobs by their worker.
+      `CREATE INDEX IF NOT EXISTS jobs_claimed_idx
+  ON "${s}".jobs (claimed_by) WHERE state = 'claimed'`,
+      // Retention (cleanup) walks terminal jobs by age.
+      `CREATE INDEX IF NOT EXISTS jobs_terminal_idx
+  ON "${s}".jobs (finished_at) WHERE state IN ('finished', 'failed')`,
+      `CREATE TABLE IF NOT EXISTS "${s}".workers (
   id text PRIMARY KEY,
   queues text[] NOT NULL,
   host text NOT NULL,
   pid integer NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now()
-);
-`,
+)`,
+    ],
   },
 ];
 
@@ -76,10 +75,10 @@ export function migrationScript(
   const parts = [
     `-- q migrations for schema "${s}"`,
     `CREATE SCHEMA IF NOT EXISTS "${s}";`,
-    migrationsTableSql(s),
+    `${migrationsTableSql(s)};`,
   ];
   for (const m of migrations) {
-    parts.push(`-- ${m.owner} ${m.version}: ${m.name}`, m.sql(s).trim());
+    parts.push(`-- ${m.owner} ${m.version}: ${m.name}`, ...m.statements(s).map((x) => `${x};`));
     parts.push(
       `INSERT INTO "${s}".migrations (owner, version, name) VALUES ('${m.owner}', ${m.version}, '${m.name}') ON CONFLICT DO NOTHING;`,
     );

@@ -100,7 +100,7 @@ export class PostgresStorage implements Storage {
       );
       for (const m of this.#migrations) {
         if (applied.has(`${m.owner}:${m.version}`)) continue;
-        await tx.query(m.sql(s));
+        for (const statement of m.statements(s)) await tx.query(statement);
         await tx.query(
           `INSERT INTO "${s}".migrations (owner, version, name) VALUES ($1::text, $2::integer, $3::text)`,
           [m.owner, m.version, m.name],

@@ -250,46 +250,45 @@ export function describeDriver(
         expect(await count(h.driver, s)).toBe(0);
       });
 
-      it.runIf(() => h.listens)(
-        "the listener reconnects after its connection dies, and catches up",
-        async () => {
-          const ran: unknown[] = [];
-          const { queue, s } = await setup((p) => ran.push(p));
-          // Only this test's listener: other suites may share the database.
-          const listening = `SELECT pid FROM pg_stat_activity
+      it("the listener reconnects after its connection dies, and catches up", async (ctx) => {
+        // A driver without LISTEN polls; the job tests above prove it still delivers.
+        if (!h.listens) ctx.skip();
+        const ran: unknown[] = [];
+        const { queue, s } = await setup((p) => ran.push(p));
+        // Only this test's listener: other suites may share the database.
+        const listening = `SELECT pid FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid()
               AND query ILIKE 'listen%' AND position($1::text IN query) > 0`;
-          const w = await queue.work({ pollInterval: 60_000, settleDelay: 1 });
-          try {
-            await queue.enqueue("echo", "before");
-            await waitFor(() => ran.length === 1, { what: "first job" });
-            const killed = await h.driver.query<{ n: number }>(
-              `SELECT count(pg_terminate_backend(pid))::int AS n FROM (${listening}) l`,
-              [`${s}_q`],
-            );
-            expect(Number(killed[0]!.n)).toBeGreaterThan(0);
-            await queue.enqueue("echo", "during");
-            await waitFor(() => ran.length === 2, {
-              what: "job enqueued while reconnecting",
-              timeoutMs: 8000,
-            });
-            await waitFor(
-              async () => {
-                const rows = await h.driver.query<{ n: number }>(
-                  `SELECT count(*)::int AS n FROM (${listening}) l`,
-                  [`${s}_q`],
-                );
-                return Number(rows[0]!.n) > 0;
-              },
-              { what: "listening again" },
-            );
-            await queue.enqueue("echo", "after");
-            await waitFor(() => ran.length === 3, { what: "job after reconnect", timeoutMs: 5000 });
-          } finally {
-            await w.stop();
-          }
-        },
-      );
+        const w = await queue.work({ pollInterval: 60_000, settleDelay: 1 });
+        try {
+          await queue.enqueue("echo", "before");
+          await waitFor(() => ran.length === 1, { what: "first job" });
+          const killed = await h.driver.query<{ n: number }>(
+            `SELECT count(pg_terminate_backend(pid))::int AS n FROM (${listening}) l`,
+            [`${s}_q`],
+          );
+          expect(Number(killed[0]!.n)).toBeGreaterThan(0);
+          await queue.enqueue("echo", "during");
+          await waitFor(() => ran.length === 2, {
+            what: "job enqueued while reconnecting",
+            timeoutMs: 8000,
+          });
+          await waitFor(
+            async () => {
+              const rows = await h.driver.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM (${listening}) l`,
+                [`${s}_q`],
+              );
+              return Number(rows[0]!.n) > 0;
+            },
+            { what: "listening again" },
+          );
+          await queue.enqueue("echo", "after");
+          await waitFor(() => ran.length === 3, { what: "job after reconnect", timeoutMs: 5000 });
+        } finally {
+          await w.stop();
+        }
+      });
 
       it(`four workers share ${total} jobs and run each exactly once`, {
         timeout: 120_000,

@@ -1,0 +1,41 @@
+import type { Driver } from "@q/core";
+import { createPgDriver } from "@q/pg";
+import { createPostgresDriver } from "@q/postgres";
+
+type PgPool = Parameters<typeof createPgDriver>[0];
+type PostgresJsSql = Parameters<typeof createPostgresDriver>[0];
+
+/** Reads one property of an object or function without trusting its type. */
+const prop = (value: unknown, key: string): unknown =>
+  (value as Record<string, unknown> | null | undefined)?.[key];
+
+/** A node-postgres `Pool`: `query`, `connect` and pool counters. */
+function isPgPool(client: unknown): client is PgPool {
+  return (
+    typeof client === "object" &&
+    typeof prop(client, "query") === "function" &&
+    typeof prop(client, "connect") === "function" &&
+    typeof prop(client, "totalCount") === "number"
+  );
+}
+
+/** A postgres.js `sql`: a function with `unsafe`, `begin` and `listen`. */
+function isPostgresJs(client: unknown): client is PostgresJsSql {
+  return (
+    typeof client === "function" &&
+    typeof prop(client, "unsafe") === "function" &&
+    typeof prop(client, "begin") === "function" &&
+    typeof prop(client, "listen") === "function"
+  );
+}
+
+/**
+ * The q driver for the client under a Drizzle database (`db.$client`): `@q/pg`
+ * for a node-postgres `Pool`, `@q/postgres` for a postgres.js `sql`, or
+ * `undefined` for anything else (a single `Client`, serverless HTTP clients, …).
+ */
+export function clientDriver(client: unknown): Driver | undefined {
+  if (isPgPool(client)) return createPgDriver(client);
+  if (isPostgresJs(client)) return createPostgresDriver(client);
+  return undefined;
+}

@@ -1,0 +1,244 @@
+import { isQError } from "@q/core";
+import { waitFor } from "@q/core/testing";
+import { freshSchemaName } from "@q/test-postgres";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { bigserial, pgSchema, text } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
+import pg from "pg";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { createDrizzleDriver, type DrizzleExecutor } from "../src/index.js";
+
+const url = inject("databaseUrl");
+const base = freshSchemaName("drizzle");
+const invalidHandle = (error: unknown) => isQError(error, "INVALID_HANDLE");
+
+const flavours = {
+  pg: () => {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    return { db: drizzlePg({ client: pool }), end: () => pool.end() };
+  },
+  postgresjs: () => {
+    const client = postgres(url, { max: 4, onnotice: () => {} });
+    return { db: drizzlePostgresJs({ client }), end: () => client.end({ timeout: 5 }) };
+  },
+};
+
+describe.each(["pg", "postgresjs"] as const)("Drizzle over %s", (name) => {
+  const { db, end } = flavours[name]();
+  const driver = createDrizzleDriver(db);
+  const schema = `${base}_${name}`;
+  const items = pgSchema(schema).table("items", {
+    id: bigserial("id", { mode: "bigint" }).primaryKey(),
+    itemName: text("item_name").notNull(),
+  });
+  const insert = `INSERT INTO "${schema}".items (item_name) VALUES ($1::text)`;
+  const names = async () =>
+    (await db.select({ n: items.itemName }).from(items).orderBy(items.id)).map((r) => r.n);
+
+  beforeAll(async () => {
+    await driver.query(`CREATE SCHEMA "${schema}"`);
+    await driver.query(
+      `CREATE TABLE "${schema}".items (id bigserial PRIMARY KEY, item_name text NOT NULL)`,
+    );
+  });
+
+  afterAll(async () => {
+    await driver.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await driver.close?.();
+    await end();
+  });
+
+  const payloads: unknown[] = [
+    { order_id: "o-1", nested: { line_items: [{ unit_price: 1.5 }] } },
+    [1, "two", { three_3: 3 }],
+    '{"looks":"like json"}',
+    "[1,2]",
+    "plain string",
+    { text: "héllo – 日本語 🎉 \u2028", 'quote"key': "back\\slash" },
+    42,
+    null,
+  ];
+
+  describe("query", () => {
+    test("returns a plain array of plain rows, bigint as a string", async () => {
+      const rows = await driver.query(
+        "SELECT $1::int + 1 AS n, $2::text AS s, 9007199254740993::bigint AS big",
+        [41, "x"],
+      );
+      expect(rows).toEqual([{ n: 42, s: "x", big: "9007199254740993" }]);
+      expect(Object.getPrototypeOf(rows)).toBe(Array.prototype);
+      expect(Object.keys(rows)).toEqual(["0"]);
+    });
+
+    test("jsonb bound as text round-trips, on the pool and inside db.transaction", async () => {
+      const roundTrip = `SELECT ($1::text::jsonb)::text AS body, $1::text AS again`;
+      for (const payload of payloads) {
+        const json = JSON.stringify(payload);
+        const [row] = await driver.query<{ body: string }>(roundTrip, [json]);
+        expect(JSON.parse(row!.body)).toEqual(payload);
+        const [inTx] = await db.transaction((tx) =>
+          driver.executorFor(tx).query<{ body: string; again: string }>(roundTrip, [json]),
+        );
+        expect(JSON.parse(inTx!.body)).toEqual(payload);
+        expect(inTx!.again).toBe(json);
+      }
+    });
+
+    test("SQL errors keep their SQLSTATE, also through tx.execute", async () => {
+      await expect(driver.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
+        code: "42P01",
+      });
+      await expect(
+        db.transaction((tx) => driver.executorFor(tx).query("SELECT * FROM no_such_table")),
+      ).rejects.toMatchObject({ code: "42P01" });
+    });
+
+    test("through tx.execute, timestamps come back as strings (Drizzle's parsers)", async () => {
+      const [row] = await db.transaction((tx) =>
+        driver.executorFor(tx).query("SELECT now() AS at, $1::text AS s", ["x"]),
+      );
+      expect(typeof row!.at).toBe("string");
+    });
+  });
+
+  describe("transaction", () => {
+    test("commits what fn did and returns its result", async () => {
+      const result = await driver.transaction(async (tx) => {
+        await tx.query(insert, ["committed"]);
+        return "done";
+      });
+      expect(result).toBe("done");
+      expect(await names()).toContain("committed");
+    });
+
+    test("rolls back and rethrows when fn throws", async () => {
+      const boom = new Error("boom");
+      await expect(
+        driver.transaction(async (tx) => {
+          await tx.query(insert, ["rolled back"]);
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      expect(await names()).not.toContain("rolled back");
+    });
+  });
+
+  describe("executorFor", () => {
+    test("runs on the connection of the caller's tx", async () => {
+      await db.transaction(async (tx) => {
+        const pid = async () => {
+          const own: DrizzleExecutor = tx;
+          const result = await own.execute(sql`SELECT pg_backend_pid() AS pid`);
+          const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+          return (rows[0] as { pid: number }).pid;
+        };
+        const [row] = await driver.executorFor(tx).query("SELECT pg_backend_pid() AS pid");
+        expect(row!.pid).toBe(await pid());
+      });
+    });
+
+    test("joins the caller's db.transaction: committed with it", async () => {
+      await db.transaction(async (tx) => {
+        await tx.insert(items).values({ itemName: "user row" });
+        await driver.executorFor(tx).query(insert, ["in caller tx"]);
+        expect(await names()).not.toContain("in caller tx");
+      });
+      expect(await names()).toEqual(expect.arrayContaining(["user row", "in caller tx"]));
+    });
+
+    test("joins the caller's db.transaction: rolled back with it", async () => {
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.insert(items).values({ itemName: "user row rolled back" });
+          await driver.executorFor(tx).query(insert, ["caller rolled back"]);
+          throw new Error("business write failed");
+        }),
+      ).rejects.toThrow("business write failed");
+      const all = await names();
+      expect(all).not.toContain("caller rolled back");
+      expect(all).not.toContain("user row rolled back");
+    });
+
+    test("joins a nested transaction (savepoint) and rolls back with it", async () => {
+      await db.transaction(async (tx) => {
+        await tx
+          .transaction(async (inner) => {
+            await driver.executorFor(inner).query(insert, ["savepoint row"]);
+            throw new Error("inner failed");
+          })
+          .catch(() => {});
+        await driver.executorFor(tx).query(insert, ["outer row"]);
+      });
+      const all = await names();
+      expect(all).toContain("outer row");
+      expect(all).not.toContain("savepoint row");
+    });
+
+    test("accepts the database itself", async () => {
+      expect(await driver.executorFor(db).query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    });
+
+    test("refuses what it does not understand", () => {
+      for (const bad of [undefined, null, 42, "tx", {}, { execute: () => {} }]) {
+        expect(() => driver.executorFor(bad)).toThrow(
+          expect.objectContaining({ code: "INVALID_HANDLE" }),
+        );
+      }
+    });
+  });
+
+  test("listens through the client under Drizzle", async () => {
+    const channel = freshSchemaName("ch");
+    const messages: string[] = [];
+    const unlisten = await driver.listen!(channel, { onMessage: (p) => messages.push(p) });
+    await db.transaction((tx) =>
+      driver.executorFor(tx).query("SELECT pg_notify($1::text, $2::text)", [channel, "hi"]),
+    );
+    await waitFor(() => messages.length === 1, { what: "the notification" });
+    expect(messages).toEqual(["hi"]);
+    await unlisten();
+  });
+
+  test("a closed client reports INVALID_HANDLE", async () => {
+    const gone = flavours[name]();
+    const d = createDrizzleDriver(gone.db);
+    await d.query("SELECT 1");
+    await gone.end();
+    await expect(d.query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+    await expect(d.executorFor(gone.db).query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+  });
+});
+
+describe("Drizzle over a client q does not know (a single pg Client)", () => {
+  const client = new pg.Client({ connectionString: url });
+  const db = drizzlePg({ client });
+  const driver = createDrizzleDriver(db);
+  const schema = `${base}_client`;
+
+  beforeAll(async () => {
+    await client.connect();
+    await driver.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".t (v text)`);
+  });
+
+  afterAll(async () => {
+    await driver.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  test("runs through db.execute and db.transaction, without LISTEN", async () => {
+    expect(driver.listen).toBeUndefined();
+    expect(await driver.query("SELECT $1::int AS n", [7])).toEqual([{ n: 7 }]);
+    await driver.transaction((tx) =>
+      tx.query(`INSERT INTO "${schema}".t VALUES ($1::text)`, ["a"]),
+    );
+    await expect(
+      driver.transaction(async (tx) => {
+        await tx.query(`INSERT INTO "${schema}".t VALUES ($1::text)`, ["b"]);
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(await driver.query(`SELECT v FROM "${schema}".t`)).toEqual([{ v: "a" }]);
+  });
+});

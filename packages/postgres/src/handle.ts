@@ -1,0 +1,46 @@
+import { QError } from "@q/core";
+
+/**
+ * The part of a postgres.js handle the driver calls. `sql`, the `TransactionSql`
+ * of `sql.begin` and the `ReservedSql` of `sql.reserve()` all have it.
+ */
+export interface UnsafeHandle {
+  unsafe(
+    query: string,
+    parameters?: never[],
+    options?: { prepare?: boolean },
+  ): PromiseLike<ArrayLike<unknown>>;
+}
+
+/** Whether `value` looks like a postgres.js `sql`, `TransactionSql` or `ReservedSql`. */
+export function isUnsafeHandle(value: unknown): value is UnsafeHandle {
+  return (
+    typeof value === "function" && typeof (value as Partial<UnsafeHandle>).unsafe === "function"
+  );
+}
+
+/** Error codes postgres.js gives a query on a handle that was ended. */
+const endedCodes = new Set(["CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
+
+/**
+ * Turns "this `sql` was ended" into `INVALID_HANDLE`; every other error (SQL
+ * errors with their SQLSTATE, network errors) passes through unchanged.
+ */
+export function translateError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && endedCodes.has(code)) {
+    return new QError("INVALID_HANDLE", `the postgres.js handle is closed (${code})`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** The error `executorFor` throws for something that is not a postgres.js handle. */
+export function notAHandle(native: unknown): QError {
+  const kind = native === null ? "null" : typeof native;
+  return new QError(
+    "INVALID_HANDLE",
+    `@q/postgres expects a postgres.js sql, a TransactionSql from sql.begin or a ReservedSql from sql.reserve(); got ${kind}`,
+  );
+}

@@ -1,0 +1,6 @@
+/**
+ * postgres.js driver for q.
+ *
+ * @module
+ */
+export { createPostgresDriver, type PostgresDriverOptions } from "./driver.js";

@@ -1,0 +1,8 @@
+import { describeDriver } from "@q/core/testing";
+import { inject } from "vitest";
+import { makePostgresCamelHarness, makePostgresHarness } from "./harness.js";
+
+const databaseUrl = () => inject("databaseUrl");
+
+describeDriver("postgres", makePostgresHarness, { databaseUrl });
+describeDriver("postgres-camel", makePostgresCamelHarness, { databaseUrl });
