@@ -1,9 +1,9 @@
 import type { ListenHandlers } from "@q/core";
+import { waitFor as waitUntil } from "@q/core/testing";
 import { createDatabase, dropDatabase, freshSchemaName } from "@q/test-postgres";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, expect, inject, test } from "vitest";
 import { createPgDriver } from "../src/index.js";
-import { waitFor } from "./wait.js";
 
 // A database of its own: other files that kill LISTEN backends in theirs cannot touch these.
 const server = inject("databaseUrl");
@@ -71,7 +71,7 @@ test("LISTEN receives a NOTIFY, on a connection named q-listener", async () => {
   const mine = (await backends("q-listener")).filter((b) => b.query.includes(channel));
   expect(mine).toHaveLength(1);
   await notify(channel, "hello");
-  await waitFor(() => seen.messages.includes("hello"), "the notification");
+  await waitUntil(() => seen.messages.includes("hello"), { what: "the notification" });
   expect(seen.messages).toEqual(["hello"]);
 });
 
@@ -81,7 +81,7 @@ test("channel names keep their case and odd characters", async () => {
   const { seen, handlers } = recorder();
   await driver.listen?.(channel, handlers);
   await notify(channel, "odd");
-  await waitFor(() => seen.messages.includes("odd"), "the notification");
+  await waitUntil(() => seen.messages.includes("odd"), { what: "the notification" });
 });
 
 test("all channels share one connection; unlisten stops delivery and the last one closes it", async () => {
@@ -97,7 +97,7 @@ test("all channels share one connection; unlisten stops delivery and the last on
 
   await notify(a, "to a");
   await notify(b, "to b");
-  await waitFor(() => alsoB.seen.messages.includes("to b"), "b's notification");
+  await waitUntil(() => alsoB.seen.messages.includes("to b"), { what: "b's notification" });
   expect(first.seen.messages).toEqual(["to a"]);
   expect(second.seen.messages).toEqual(["to b"]);
 
@@ -105,15 +105,16 @@ test("all channels share one connection; unlisten stops delivery and the last on
   await unlistenB2();
   // Notifications arrive in the order sent: once b's is in, a's would have been too.
   await pool.query("SELECT pg_notify($1, 'again'), pg_notify($2, 'again')", [a, b]);
-  await waitFor(() => second.seen.messages.includes("again"), "b's second notification");
+  await waitUntil(() => second.seen.messages.includes("again"), {
+    what: "b's second notification",
+  });
   expect(first.seen.messages).toEqual(["to a"]);
   expect(alsoB.seen.messages).toEqual(["to b"]);
 
   await unlistenB();
-  await waitFor(
-    async () => (await backends(applicationName)).length === 0,
-    "the listener to close",
-  );
+  await waitUntil(async () => (await backends(applicationName)).length === 0, {
+    what: "the listener to close",
+  });
 });
 
 test("reconnects after its backend is terminated, calls onReconnect, then delivers again", async () => {
@@ -126,10 +127,12 @@ test("reconnects after its backend is terminated, calls onReconnect, then delive
     const [backend] = await backends(applicationName);
     const { rows } = await pool.query("SELECT pg_terminate_backend($1) AS done", [backend?.pid]);
     expect(rows).toEqual([{ done: true }]);
-    await waitFor(() => seen.reconnects >= round, `reconnect #${round}`);
+    await waitUntil(() => seen.reconnects >= round, { what: `reconnect #${round}` });
     expect(seen.errors.length).toBeGreaterThanOrEqual(round);
     await notify(channel, `after ${round}`);
-    await waitFor(() => seen.messages.includes(`after ${round}`), `notification after ${round}`);
+    await waitUntil(() => seen.messages.includes(`after ${round}`), {
+      what: `notification after ${round}`,
+    });
   }
   expect(await backends(applicationName)).toHaveLength(1);
 });
@@ -149,15 +152,17 @@ test("keeps retrying while the server refuses connections, then catches up", asy
       [applicationName],
     );
     // The lost connection plus at least two refused attempts.
-    await waitFor(() => seen.errors.length >= 3, "refused reconnects");
+    await waitUntil(() => seen.errors.length >= 3, { what: "refused reconnects" });
     expect(seen.reconnects).toBe(0);
   } finally {
     await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`);
     await admin.end();
   }
-  await waitFor(() => seen.reconnects === 1, "the reconnect");
+  await waitUntil(() => seen.reconnects === 1, { what: "the reconnect" });
   await notify(channel, "back");
-  await waitFor(() => seen.messages.includes("back"), "the notification after reconnect");
+  await waitUntil(() => seen.messages.includes("back"), {
+    what: "the notification after reconnect",
+  });
 });
 
 test("close() ends the listener and leaves the pool usable", async () => {
@@ -165,10 +170,9 @@ test("close() ends the listener and leaves the pool usable", async () => {
   await driver.listen?.(freshSchemaName("ch"), recorder().handlers);
   expect(await backends(applicationName)).toHaveLength(1);
   await driver.close?.();
-  await waitFor(
-    async () => (await backends(applicationName)).length === 0,
-    "the listener to close",
-  );
+  await waitUntil(async () => (await backends(applicationName)).length === 0, {
+    what: "the listener to close",
+  });
   expect(await driver.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
 });
 
@@ -188,7 +192,7 @@ test("the listener is made with the pool's own Client class", async () => {
     await driver.listen?.(channel, handlers);
     expect(made).toBe(1);
     await notify(channel, "via subclass");
-    await waitFor(() => seen.messages.includes("via subclass"), "the notification");
+    await waitUntil(() => seen.messages.includes("via subclass"), { what: "the notification" });
   } finally {
     await driver.close?.();
     await own.end();
