@@ -122,16 +122,17 @@ export class PostgresStorage implements Storage {
     }[];
     const fresh = new Set(written.filter((r) => r.fresh).map((r) => r.id));
     const byKey = new Map(written.filter((r) => !r.fresh).map((r) => [r.key, r.id]));
-    const out: Inserted[] = [];
+    // Results follow the order of `jobs`, whatever order the aggregate came in.
+    const out: Inserted[] = new Array(jobs.length);
     const missing: string[] = [];
     for (const { ord, id } of input) {
       const job = jobs[ord - 1]!;
       if (fresh.has(id)) {
-        out.push({ id, queue: job.queue, task: job.task, deduped: false });
+        out[ord - 1] = { id, queue: job.queue, task: job.task, deduped: false };
       } else {
         const existing = job.key === null ? undefined : byKey.get(job.key);
         if (existing === undefined && job.key !== null) missing.push(job.key);
-        out.push({ id: existing ?? "", queue: job.queue, task: job.task, deduped: true });
+        out[ord - 1] = { id: existing ?? "", queue: job.queue, task: job.task, deduped: true };
       }
     }
     if (missing.length > 0) {
@@ -142,8 +143,7 @@ export class PostgresStorage implements Storage {
           (r) => [r.key, r.id],
         ),
       );
-      input.forEach(({ ord }, i) => {
-        const key = jobs[ord - 1]!.key;
+      jobs.forEach(({ key }, i) => {
         if (out[i]!.id === "" && key !== null) out[i]!.id = holders.get(key) ?? "";
       });
     }
