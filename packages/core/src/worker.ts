@@ -16,8 +16,13 @@ export interface WorkOptions {
   queues?: string[];
   /** Handlers running at once. Default 10. */
   concurrency?: number;
-  /** Jobs claimed ahead of free slots, so a slot never waits on a round trip. Default 0. */
-  prefetch?: number;
+  /**
+   * Jobs claimed ahead of free slots, so handlers never wait on a round trip and
+   * claims come in batches. `"auto"` (default) sizes it to what this worker
+   * finishes in about a quarter second, up to 500: large for quick jobs, near
+   * zero for slow ones, so one worker does not hoard a queue. A number fixes it.
+   */
+  prefetch?: number | "auto";
   /** Poll for due jobs this often even without notifications. Default 1000 ms. */
   pollInterval?: number;
   /** A worker silent this long is dead and its jobs are rescued. Default 30 000 ms. */
@@ -42,6 +47,10 @@ interface Running {
 }
 
 const defaultBackoff = exponentialBackoff();
+/** Auto prefetch holds what the worker finishes in this long… */
+const AUTO_PREFETCH_HORIZON_MS = 250;
+/** …and never more than this. */
+const AUTO_PREFETCH_MAX = 500;
 
 function jobError(attempt: number, error: unknown, code?: string): JobError {
   const e = error instanceof Error ? error : new Error(String(error));
@@ -67,7 +76,12 @@ export class Worker {
   readonly #events: Emitter;
   readonly #logger: Logger;
   readonly #concurrency: number;
-  readonly #prefetch: number;
+  /** A fixed prefetch, or undefined for auto. */
+  readonly #prefetch: number | undefined;
+  /** Handlers finished so far, and the finish rate (jobs per ms) seen lately. */
+  #completed = 0;
+  #rate = 0;
+  #rateSample = { at: performance.now(), completed: 0 };
   readonly #poll: number;
   readonly #lease: number;
   readonly #heartbeat: number;
@@ -109,7 +123,10 @@ export class Worker {
     }
     for (const q of this.queues) assertQueueName(q);
     this.#concurrency = intOption("concurrency", options.concurrency ?? 10, 1, 10_000);
-    this.#prefetch = intOption("prefetch", options.prefetch ?? 0, 0, 10_000);
+    this.#prefetch =
+      options.prefetch === undefined || options.prefetch === "auto"
+        ? undefined
+        : intOption("prefetch", options.prefetch, 0, 10_000);
     this.#poll = msOption("pollInterval", options.pollInterval ?? 1000, 10);
     this.#lease = msOption("leaseTimeout", options.leaseTimeout ?? 30_000, 100);
     this.#heartbeat = msOption(
@@ -202,14 +219,30 @@ export class Worker {
     }
   }
 
-  /** Claims up to the free slots; loops while claims come back full. */
+  /** How many jobs to hold beyond the running ones. */
+  #ahead(): number {
+    if (this.#prefetch !== undefined) return this.#prefetch;
+    const now = performance.now();
+    const elapsed = now - this.#rateSample.at;
+    if (elapsed >= 100) {
+      const recent = (this.#completed - this.#rateSample.completed) / elapsed;
+      this.#rate = this.#rate === 0 ? recent : 0.7 * this.#rate + 0.3 * recent;
+      this.#rateSample = { at: now, completed: this.#completed };
+    }
+    return Math.min(AUTO_PREFETCH_MAX, Math.round(this.#rate * AUTO_PREFETCH_HORIZON_MS));
+  }
+
+  /** Claims up to the free slots plus prefetch; loops while claims come back full. */
   #fill(): void {
     if (this.#stopping) return;
     if (this.#claiming !== undefined) {
       this.#again = true;
       return;
     }
-    const free = this.#concurrency + this.#prefetch - this.#running.size - this.#buffer.length;
+    const ahead = this.#ahead();
+    // With jobs in hand, wait until half are gone so claims come in batches, not one by one.
+    if (ahead > 0 && this.#buffer.length > ahead / 2) return;
+    const free = this.#concurrency + ahead - this.#running.size - this.#buffer.length;
     if (free <= 0) return;
     this.#again = false;
     this.#claiming = this.#storage
@@ -247,6 +280,7 @@ export class Worker {
     const started = performance.now();
     this.#execute(job, task, controller).then((outcome) => {
       this.#running.delete(job.id);
+      this.#completed++;
       if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started);
       if (this.#running.size === 0) this.#idle?.();
       this.#startBuffered();
