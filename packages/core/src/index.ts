@@ -35,4 +35,5 @@ export {
   type TaskMap,
   type TaskOptions,
 } from "./task.js";
-export { Worker, type WorkOptions } from "./worker.js";
+export type { WorkOptions } from "./worker/options.js";
+export { Worker } from "./worker/worker.js";

@@ -14,7 +14,8 @@ import type { Migration } from "./postgres/migrations.js";
 import { PostgresStorage } from "./postgres/storage.js";
 import type { CancelOutcome, Storage } from "./storage.js";
 import type { PayloadOf, TaskMap } from "./task.js";
-import { Worker, type WorkOptions } from "./worker.js";
+import type { WorkOptions } from "./worker/options.js";
+import { Worker } from "./worker/worker.js";
 
 /** Options of {@link createQueue}. Give a `driver` (PostgreSQL) or a `storage`. */
 export interface QueueOptions<T extends TaskMap> {

@@ -6,7 +6,8 @@ import { silentLogger } from "../logger.js";
 import { createQueue } from "../queue.js";
 import type { Storage } from "../storage.js";
 import { type AnyTask, defineTask, type TaskMap } from "../task.js";
-import type { Worker, WorkOptions } from "../worker.js";
+import type { WorkOptions } from "../worker/options.js";
+import type { Worker } from "../worker/worker.js";
 import { waitFor } from "./wait.js";
 
 /** A fresh, empty storage for one test. */
