@@ -1,0 +1,81 @@
+/** Every knob of the benchmark, read once from the environment. */
+export interface Config {
+  /** Admin connection: each scenario creates (and drops) its own database through it. */
+  databaseUrl: string;
+  redisUrl: string;
+  /** Handlers running at once in every worker-side scenario. */
+  concurrency: number;
+  enqueueOne: number;
+  bulkCalls: number;
+  bulkSize: number;
+  drainJobs: number;
+  latencyJobs: number;
+  latencyGapMs: number;
+  historyRows: number;
+  historyDrainJobs: number;
+  floorLoops: number[];
+  floorBatches: number[];
+  /** Longest any one measurement may run; a slower library is reported on what it did by then. */
+  budgetMs: number;
+  scenarios: Set<string> | null;
+  libraries: Set<string> | null;
+  profile: boolean;
+  resultsFile: string;
+}
+
+export const scenarioNames = [
+  "enqueue-one",
+  "enqueue-bulk",
+  "drain",
+  "latency",
+  "history",
+  "floor",
+] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw.replaceAll("_", ""));
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0`);
+  return value;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): Set<string> | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  return new Set(raw.split(",").map((s) => s.trim()));
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const scale = num(env, "BENCH_SCALE", 1);
+  const scaled = (name: string, fallback: number) =>
+    Math.max(1, Math.round(num(env, name, fallback * scale)));
+  const scenarios = list(env, "BENCH_ONLY");
+  for (const s of scenarios ?? []) {
+    if (!(scenarioNames as readonly string[]).includes(s)) {
+      throw new Error(`BENCH_ONLY: unknown scenario "${s}" (know ${scenarioNames.join(", ")})`);
+    }
+  }
+  const drainJobs = scaled("BENCH_DRAIN", 50_000);
+  return {
+    databaseUrl: env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
+    redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
+    concurrency: num(env, "BENCH_CONCURRENCY", 10),
+    enqueueOne: scaled("BENCH_ENQUEUE_ONE", 2000),
+    bulkCalls: scaled("BENCH_BULK_CALLS", 20),
+    bulkSize: num(env, "BENCH_BULK_SIZE", 1000),
+    drainJobs,
+    latencyJobs: scaled("BENCH_LATENCY_JOBS", 300),
+    latencyGapMs: num(env, "BENCH_LATENCY_GAP_MS", 5),
+    historyRows: Math.round(num(env, "BENCH_HISTORY", 1_000_000 * scale)),
+    historyDrainJobs: scaled("BENCH_HISTORY_DRAIN", 50_000),
+    floorLoops: (env.BENCH_FLOOR_LOOPS || "1,2").split(",").map(Number),
+    floorBatches: (env.BENCH_FLOOR_BATCH || "10,200").split(",").map(Number),
+    budgetMs: num(env, "BENCH_BUDGET_S", 20) * 1000,
+    scenarios,
+    libraries: list(env, "BENCH_LIBS"),
+    profile: env.BENCH_PROFILE === "1",
+    resultsFile: env.BENCH_RESULTS || "results/latest.json",
+  };
+}

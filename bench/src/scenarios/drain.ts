@@ -1,0 +1,73 @@
+import type { Adapter, DrainResult, Variant } from "../adapter.js";
+import type { ScenarioName } from "../config.js";
+import { queryOn } from "../database.js";
+import type { StatementStats } from "../profile.js";
+import type { Result } from "../report.js";
+import { preEnqueue, type ScenarioContext, withAdapter } from "./context.js";
+
+/** The result line of a drain. */
+export function drainResult(
+  scenario: ScenarioName,
+  variant: Variant,
+  n: number,
+  d: DrainResult,
+  extraNote = "",
+): Result {
+  const budget = d.complete ? "" : `, budget spent: ${d.done} of ${n} settled`;
+  return {
+    scenario,
+    library: variant.library,
+    setting: variant.setting,
+    figures: { "jobs/s": (d.done / d.ms) * 1000 },
+    primary: "jobs/s",
+    unit: "jobs/s",
+    better: "higher",
+    note: `(${d.done} jobs in ${(d.ms / 1000).toFixed(2)} s, bench process cpu ${(d.cpuMs / 1000).toFixed(2)} s${budget}${extraNote})`,
+    extra: { ...d, n },
+  };
+}
+
+/**
+ * Queues `n` jobs in bulk, refreshes the planner's statistics and flushes
+ * dirty pages (so no library pays for the previous one's writes), then times
+ * the drain.
+ */
+export async function enqueueAndDrain(
+  ctx: ScenarioContext,
+  adapter: Adapter,
+  databaseUrl: string | null,
+  n: number,
+): Promise<DrainResult> {
+  await preEnqueue(adapter, n, ctx.config.bulkSize);
+  if (databaseUrl !== null) {
+    await queryOn(databaseUrl, "ANALYZE");
+    // Needs superuser or pg_checkpoint; without it the drain just runs unflushed.
+    await queryOn(databaseUrl, "CHECKPOINT").catch(() => {});
+  }
+  return adapter.drain(n, ctx.config.budgetMs);
+}
+
+/** With BENCH_PROFILE=1, q's statements of the drain: calls, time and rows of each kind. */
+export function reportStatements(ctx: ScenarioContext, adapter: Adapter, result: Result): void {
+  const statements = (adapter as { statements?: () => StatementStats[] }).statements?.();
+  if (statements === undefined) return;
+  result.extra = { ...result.extra, statements };
+  for (const s of statements) {
+    ctx.detail(
+      `${s.statement.padEnd(24)} ${String(s.calls).padStart(6)} calls  ${(s.totalMs / s.calls).toFixed(2)} ms/call  ${(s.rows / s.calls).toFixed(1)} rows/call  ${(s.totalMs / 1000).toFixed(2)} s in all`,
+    );
+  }
+}
+
+/** Scenario 3: drain N queued no-op jobs with `concurrency` handlers. */
+export async function drainScenario(ctx: ScenarioContext, variants: Variant[]): Promise<void> {
+  const n = ctx.config.drainJobs;
+  for (const variant of variants) {
+    await withAdapter(ctx, "drain", variant, async (adapter, url) => {
+      const d = await enqueueAndDrain(ctx, adapter, url, n);
+      const result = drainResult("drain", variant, n, d);
+      ctx.emit(result);
+      reportStatements(ctx, adapter, result);
+    });
+  }
+}
