@@ -30,9 +30,28 @@ export function parseJob(text: string): Job {
   return toJob(JSON.parse(text) as JobJson);
 }
 
-export function parseClaimed(text: string): ClaimedJob {
-  const j = JSON.parse(text) as JobJson;
-  return { ...(toJob(j) as Job & { state: "claimed" }), token: j.token as string };
+/** A claimed job from the claim's plain columns. */
+export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
+  return {
+    id: String(r.id),
+    queue: String(r.queue),
+    task: String(r.task),
+    payload: JSON.parse(String(r.payload)),
+    state: "claimed",
+    priority: Number(r.priority),
+    runAt: new Date(Number(r.runat)),
+    attempt: Number(r.attempt),
+    maxAttempts: Number(r.maxattempts),
+    key: r.key === null || r.key === undefined ? null : String(r.key),
+    claimedBy: String(r.claimedby),
+    claimedAt: new Date(Number(r.claimedat)),
+    token: String(r.token),
+    errors: JSON.parse(String(r.errors)),
+    result: null,
+    cancelRequestedAt: null,
+    createdAt: new Date(Number(r.createdat)),
+    finishedAt: null,
+  };
 }
 
 /** Reads the one text column a statement returns, whatever the driver's casing. */

@@ -20,6 +20,18 @@ const jobJson = (j: string) => `json_build_object(
   'result', ${j}.result, 'cancelRequestedAt', ${j}.cancel_requested_at,
   'createdAt', ${j}.created_at, 'finishedAt', ${j}.finished_at)::text`;
 
+/**
+ * What a claim returns, as plain columns: cheaper for PostgreSQL than one JSON
+ * object per row on the hottest statement. Times travel as epoch milliseconds
+ * and JSON as text, so no driver's type parsing is involved.
+ */
+const claimedColumns = `j.id::text AS id, j.queue AS queue, j.task AS task,
+  j.payload::text AS payload, j.priority AS priority,
+  (extract(epoch FROM j.run_at) * 1000)::float8 AS runat, j.attempt AS attempt,
+  j.max_attempts AS maxattempts, j.key AS key, j.claimed_by AS claimedby,
+  (extract(epoch FROM j.claimed_at) * 1000)::float8 AS claimedat, j.claim_token::text AS token,
+  j.errors::text AS errors, (extract(epoch FROM j.created_at) * 1000)::float8 AS createdat`;
+
 export type Statements = ReturnType<typeof statements>;
 
 export function statements(schema: string) {
@@ -69,7 +81,7 @@ UPDATE ${t} j
 SET state = 'claimed', attempt = j.attempt + 1, claimed_by = $3::text, claimed_at = now(),
     claim_token = gen_random_uuid()
 FROM picked WHERE j.id = picked.id
-RETURNING ${jobJson("j")} AS job`;
+RETURNING ${claimedColumns}`;
 
   return {
     channel,
@@ -100,7 +112,9 @@ UPDATE ${t} j SET
   cancel_requested_at = CASE WHEN s.kind IN ('finish', 'fail') THEN j.cancel_requested_at END,
   claimed_by = NULL, claimed_at = NULL, claim_token = NULL
 FROM s
-WHERE j.id = s.id AND j.claim_token = s.token AND j.state = 'claimed'
+-- A token is set only while claimed (a table constraint), so no state test: the
+-- planner then finds each row by its primary key instead of scanning all claims.
+WHERE j.id = s.id AND j.claim_token = s.token
 RETURNING j.id::text AS id`,
     heartbeat: `
 WITH beat AS (

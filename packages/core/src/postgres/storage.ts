@@ -16,7 +16,7 @@ import type {
   WorkerInfo,
 } from "../storage.js";
 import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
-import { parseClaimed, parseJob, textColumn } from "./rows.js";
+import { claimedFromRow, parseJob, textColumn } from "./rows.js";
 import { type Statements, statements } from "./sql.js";
 
 /** Options of {@link PostgresStorage}. */
@@ -153,12 +153,12 @@ export class PostgresStorage implements Storage {
   async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0 || queues.length === 0) return [];
     const one = queues.length === 1;
-    const rows = await this.#run<{ job: string }>(one ? this.#sql.claimOne : this.#sql.claimMany, [
+    const rows = await this.#run(one ? this.#sql.claimOne : this.#sql.claimMany, [
       one ? queues[0] : JSON.stringify(queues),
       limit,
       worker,
     ]);
-    const jobs = rows.map((r) => parseClaimed(String(r.job)));
+    const jobs = rows.map(claimedFromRow);
     // UPDATE … RETURNING has no order; hand jobs out in claim order.
     return jobs.sort(
       (a, b) =>

@@ -39,6 +39,7 @@ export class Worker {
   #flushing: Promise<void> = Promise.resolve();
   #claiming: Promise<void> | undefined;
   #again = false;
+  #fillScheduled = false;
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
@@ -138,6 +139,19 @@ export class Worker {
     }
   }
 
+  /**
+   * Claims on the next turn of the event loop, so slots freed together (a
+   * batch of quick handlers) are claimed together instead of one by one.
+   */
+  #fillSoon(): void {
+    if (this.#fillScheduled) return;
+    this.#fillScheduled = true;
+    setImmediate(() => {
+      this.#fillScheduled = false;
+      this.#fill();
+    });
+  }
+
   /** Claims up to the free slots plus prefetch; loops while claims come back full. */
   #fill(): void {
     if (this.#stopping) return;
@@ -167,7 +181,7 @@ export class Worker {
       )
       .finally(() => {
         this.#claiming = undefined;
-        if (this.#again) setImmediate(() => this.#fill());
+        if (this.#again) this.#fillSoon();
       });
   }
 
@@ -194,7 +208,7 @@ export class Worker {
       if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started);
       if (this.#running.size === 0) this.#idle?.();
       this.#startBuffered();
-      this.#fill();
+      this.#fillSoon();
     });
   }
 
