@@ -13,6 +13,12 @@ export interface PgDriverOptions {
    * find new jobs by polling.
    */
   listen?: string | ClientConfig | false;
+  /**
+   * Run q's statements as named prepared statements, planned once per
+   * connection. Default `true`; set `false` behind a transaction-mode pooler
+   * (PgBouncer before 1.21) that cannot keep prepared statements.
+   */
+  prepare?: boolean;
 }
 
 /** The pg `Pool` keeps the `Client` class it makes connections with (the user's own pg copy). */
@@ -35,13 +41,14 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
     throw new QError("INVALID_HANDLE", "createPgDriver needs a node-postgres Pool");
   }
   const target = options.listen;
+  const prepare = options.prepare ?? true;
   const listener =
     target === false ? undefined : new PgListener(() => listenerClient(pool, target));
 
   const driver: Driver = {
     name: "pg",
 
-    query: executorOver(pool).query,
+    query: executorOver(pool, prepare).query,
 
     async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
       const client = await pool.connect().catch((error: unknown) => {
@@ -57,7 +64,7 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
       client.on("error", onError);
       try {
         await client.query("BEGIN");
-        const result = await fn(executorOver(client, () => open));
+        const result = await fn(executorOver(client, prepare, () => open));
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -86,7 +93,7 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
           "a Pool is not a transaction: pass the client from pool.connect() after BEGIN, or omit tx",
         );
       }
-      return executorOver(native);
+      return executorOver(native, prepare);
     },
 
     async close() {

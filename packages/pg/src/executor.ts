@@ -6,6 +6,7 @@ import { type Executor, QError, type Row } from "@q/core";
  */
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
 }
 
 /** True for anything with a `query` method, the shape of every node-postgres handle. */
@@ -23,15 +24,30 @@ export function isPool(value: object): boolean {
 }
 
 /** An executor that runs every statement on `target`, refusing once `isOpen` says no. */
-export function executorOver(target: Queryable, isOpen: () => boolean = () => true): Executor {
+export function executorOver(
+  target: Queryable,
+  prepare: boolean,
+  isOpen: () => boolean = () => true,
+): Executor {
   return {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       if (!isOpen()) {
         throw new QError("INVALID_HANDLE", "this transaction has already committed or rolled back");
       }
-      return (await run(target, sql, params)) as R[];
+      return (await run(target, sql, params, prepare)) as R[];
     },
   };
+}
+
+/** Names of prepared statements, one per distinct text, shared by every connection. */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `q_${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 /**
@@ -42,10 +58,15 @@ export async function run(
   target: Queryable,
   sql: string,
   params?: readonly unknown[],
+  prepare = false,
 ): Promise<unknown[]> {
   let result: unknown;
   try {
-    result = await target.query(sql, params === undefined ? undefined : [...params]);
+    // Parameterised statements are q's own and few: prepared, each is planned once per connection.
+    result =
+      prepare && params !== undefined && params.length > 0
+        ? await target.query({ name: statementName(sql), text: sql, values: [...params] })
+        : await target.query(sql, params === undefined ? undefined : [...params]);
   } catch (error) {
     throw asHandleError(error);
   }

@@ -28,6 +28,41 @@ const names = async () =>
 
 const invalidHandle = (error: unknown) => isQError(error, "INVALID_HANDLE");
 
+describe("prepared statements", () => {
+  const prepared = async (client: pg.PoolClient, text: string) =>
+    (
+      await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1",
+        [text],
+      )
+    ).rows[0]!.n;
+
+  test("parameterised statements are prepared once per connection by default", async () => {
+    const text = `SELECT $1::int AS n -- ${schema} prepared`;
+    const client = await pool.connect();
+    try {
+      const tx = driver.executorFor(client);
+      expect(await tx.query(text, [1])).toEqual([{ n: 1 }]);
+      expect(await tx.query(text, [2])).toEqual([{ n: 2 }]);
+      expect(await prepared(client, text)).toBe(1);
+    } finally {
+      client.release();
+    }
+  });
+
+  test("prepare: false never prepares, for transaction-mode poolers", async () => {
+    const unprepared = createPgDriver(pool, { prepare: false, listen: false });
+    const text = `SELECT $1::int AS n -- ${schema} unprepared`;
+    const client = await pool.connect();
+    try {
+      expect(await unprepared.executorFor(client).query(text, [3])).toEqual([{ n: 3 }]);
+      expect(await prepared(client, text)).toBe(0);
+    } finally {
+      client.release();
+    }
+  });
+});
+
 describe("query", () => {
   test("returns rows as plain objects, binding parameters", async () => {
     const rows = await driver.query("SELECT $1::int + 1 AS n, $2::text AS s", [41, "x"]);
