@@ -496,6 +496,37 @@ export function describeStorage(name: string, make: MakeStorage): void {
         expect(j!.errors.at(-1)).toMatchObject({ code: "CANCELLED" });
       });
 
+      it("cancel of a prefetched job that has not started fails it without running it", async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const ran: number[] = [];
+        const q = queueOf({
+          gated: defineTask({
+            handler: async (n: number) => {
+              ran.push(n);
+              await gate;
+            },
+          }),
+        });
+        const ids = (
+          await q.enqueueMany([0, 1, 2].map((n) => ({ task: "gated" as const, payload: n })))
+        ).map((r) => r.id);
+        await work(q, { concurrency: 1, prefetch: 5 });
+        await waitFor(async () => ran.length === 1 && (await state(ids[2]!)) === "claimed", {
+          what: "prefetch",
+        });
+        expect(await q.cancel(ids[2]!)).toBe("requested");
+        await waitFor(async () => (await state(ids[2]!)) === "failed", { what: "cancelled" });
+        release();
+        await waitFor(async () => (await state(ids[1]!)) === "finished", { what: "the rest" });
+        expect(ran).toEqual([0, 1]);
+        expect((await f.storage.getJob(ids[2]!))!.errors.at(-1)).toMatchObject({
+          code: "CANCELLED",
+        });
+      });
+
       it("graceful shutdown finishes running work and releases unstarted jobs uncharged", async () => {
         let release!: () => void;
         const gate = new Promise<void>((r) => {

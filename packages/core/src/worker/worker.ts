@@ -133,9 +133,18 @@ export class Worker {
   }
 
   #abortCancelled(id: string): void {
+    const cancelled = new QError("CANCELLED", `job ${id} was cancelled`);
     const run = this.#running.get(id);
-    if (run !== undefined && !run.controller.signal.aborted) {
-      run.controller.abort(new QError("CANCELLED", `job ${id} was cancelled`));
+    if (run !== undefined) {
+      if (!run.controller.signal.aborted) run.controller.abort(cancelled);
+      return;
+    }
+    // Prefetched but not started: it never runs.
+    const waiting = this.#buffer.findIndex((job) => job.id === id);
+    if (waiting >= 0) {
+      const [job] = this.#buffer.splice(waiting, 1);
+      this.#settle(job!, undefined, { ok: false, error: cancelled }, 0);
+      this.#fillSoon();
     }
   }
 
