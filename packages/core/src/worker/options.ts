@@ -29,8 +29,12 @@ export interface WorkOptions {
   shutdownTimeout?: number;
   /** Settlements are written together within this window. Default 2 ms. */
   settleDelay?: number;
-  /** A stable id for this worker; default `host:pid:random`. */
-  id?: string;
+  /**
+   * A readable name for this worker in logs and in the workers table. Default
+   * `host:pid`. The id always gets a random suffix: a restarted process must
+   * never pass for the dead one, whose claimed jobs are rescued by the lease.
+   */
+  name?: string;
 }
 
 /** Worker options, checked, with defaults filled in. */
@@ -70,7 +74,7 @@ export function workSettings(options: WorkOptions, tasks: TaskMap): WorkSettings
     });
   }
   return {
-    id: options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`,
+    id: `${options.name ?? `${hostname()}:${process.pid}`}:${Math.random().toString(36).slice(2, 10)}`,
     queues,
     concurrency: intOption("concurrency", options.concurrency ?? 10, 1, 10_000),
     prefetch:

@@ -72,11 +72,17 @@ export class Worker {
   async start(): Promise<void> {
     await this.#beat();
     if (this.#storage.listen !== undefined) {
-      this.#unlisten = await this.#storage.listen(
-        (notice) => this.#onNotice(notice),
-        () => this.#fill(),
-        (error) => this.#error("listen", error),
-      );
+      try {
+        this.#unlisten = await this.#storage.listen(
+          (notice) => this.#onNotice(notice),
+          () => this.#fill(),
+          (error) => this.#error("listen", error),
+        );
+      } catch (error) {
+        // Leave no row behind for a worker that never ran.
+        await this.#storage.unregister(this.id).catch(() => {});
+        throw error;
+      }
     }
     this.#heartbeatTimer = setInterval(
       () => void this.#beat().catch(() => {}),
