@@ -67,7 +67,9 @@ SELECT
   (SELECT json_agg(json_build_object('ord', ord, 'id', id::text)) FROM input)::text AS input,
   (SELECT json_agg(json_build_object('id', id::text, 'key', key, 'fresh', fresh)) FROM ins)::text AS rows,
   (SELECT count(pg_notify('${channel}', json_build_object('type', 'jobs', 'queue', d.queue)::text))
-     FROM (SELECT DISTINCT queue FROM ins WHERE run_at <= now()) d) AS notified`;
+     FROM (SELECT DISTINCT queue FROM ins
+           WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
+    AS notified`;
 
   const claim = (queueFilter: string) => `
 WITH picked AS (
@@ -172,6 +174,7 @@ SELECT (SELECT state FROM target) AS was,
   (SELECT count(pg_notify('${channel}', json_build_object(
      'type', 'cancel', 'id', id::text, 'worker', claimed_by)::text))
    FROM upd WHERE was = 'claimed') AS notified`,
+    notify: `SELECT true AS sent FROM pg_notify('${channel}', $1::text)`,
     now: `SELECT (extract(epoch FROM now()) * 1000)::float8 AS ms`,
     lock: `SELECT true AS locked FROM pg_advisory_xact_lock(hashtext($1::text))`,
     applied: `SELECT json_agg(json_build_object('owner', owner, 'version', version))::text AS rows

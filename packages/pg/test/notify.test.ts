@@ -1,0 +1,58 @@
+import { createQueue, defineTask, silentLogger } from "@q/core";
+import { waitFor } from "@q/core/testing";
+import { freshSchemaName } from "@q/test-postgres";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createPgDriver } from "../src/index.js";
+
+// Inserts outside a transaction share one NOTIFY per queue and window; the
+// trailing NOTIFY must still wake an idle worker for every one of them.
+describe("rate-limited notifications", () => {
+  const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 10 });
+  const driver = createPgDriver(pool);
+  const schema = freshSchemaName("notify");
+  const ran = new Set<number>();
+  const queue = createQueue({
+    driver,
+    schema,
+    logger: silentLogger,
+    tasks: { mark: defineTask({ handler: async (n: number) => void ran.add(n) }) },
+  });
+
+  beforeAll(() => queue.migrate());
+  afterAll(async () => {
+    await queue.close();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await driver.close?.();
+    await pool.end();
+  });
+
+  it("a burst of enqueues wakes an idle worker for every job, without polling", async () => {
+    const notifications: string[] = [];
+    const unlisten = await driver.listen!(`${schema}_q`, {
+      onMessage: (payload) => notifications.push(payload),
+    });
+    // Polling would take a minute: only notifications can deliver these in time.
+    const worker = await queue.work({ pollInterval: 60_000, rescueInterval: 60_000 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const burst = Array.from({ length: 40 }, (_, i) => round * 100 + i);
+        // One after another: the worker wakes on the first and finds little,
+        // while the next inserts of the window skip their own NOTIFY.
+        for (const n of burst) await queue.enqueue("mark", n);
+        await waitFor(() => burst.every((n) => ran.has(n)), {
+          what: `burst ${round}`,
+          timeoutMs: 5000,
+        });
+        // Let the idle worker's last claim pass before the next burst.
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await worker.stop();
+      await unlisten();
+    }
+    expect(ran.size).toBe(120);
+    // Far fewer NOTIFYs than inserts.
+    expect(notifications.length).toBeLessThan(60);
+  });
+});
