@@ -25,6 +25,7 @@ export interface Config {
 
 export const scenarioNames = [
   "enqueue-one",
+  "enqueue-concurrent",
   "enqueue-bulk",
   "drain",
   "latency",

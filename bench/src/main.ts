@@ -13,6 +13,7 @@ import { formatRatio, formatResult, type Result, ratios, writeJson } from "./rep
 import type { ScenarioContext } from "./scenarios/context.js";
 import { drainScenario } from "./scenarios/drain.js";
 import { enqueueBulkScenario } from "./scenarios/enqueue-bulk.js";
+import { enqueueConcurrentScenario } from "./scenarios/enqueue-concurrent.js";
 import { enqueueOneScenario } from "./scenarios/enqueue-one.js";
 import { floorScenario } from "./scenarios/floor.js";
 import { historyScenario } from "./scenarios/history.js";
@@ -21,6 +22,7 @@ import { latencyScenario } from "./scenarios/latency.js";
 const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) => Promise<void>> =
   {
     "enqueue-one": enqueueOneScenario,
+    "enqueue-concurrent": enqueueConcurrentScenario,
     "enqueue-bulk": enqueueBulkScenario,
     drain: drainScenario,
     latency: latencyScenario,
