@@ -3,36 +3,38 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import pg from "pg";
 import postgres from "postgres";
-import { createDrizzleDriver } from "../src/index.js";
+import { createDrizzleDriver, type DrizzleDatabase } from "../src/index.js";
+
+/** A Drizzle database over a client the harness opened, and how to end that client. */
+interface Opened {
+  db: DrizzleDatabase;
+  end(): Promise<void>;
+}
+
+function harness(open: (databaseUrl: string) => Opened): MakeHarness {
+  return async (databaseUrl) => {
+    const { db, end } = open(databaseUrl);
+    const driver = createDrizzleDriver(db);
+    return {
+      driver,
+      listens: true,
+      withNativeTransaction: (fn) => db.transaction((tx) => fn(tx)),
+      async close() {
+        await driver.close?.();
+        await end();
+      },
+    };
+  };
+}
 
 /** Drizzle over node-postgres (`drizzle-orm/node-postgres` on a `Pool`); transactions via `db.transaction`. */
-export const makeDrizzlePgHarness: MakeHarness = async (databaseUrl) => {
+export const makeDrizzlePgHarness: MakeHarness = harness((databaseUrl) => {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-  const db = drizzlePg({ client: pool });
-  const driver = createDrizzleDriver(db);
-  return {
-    driver,
-    listens: true,
-    withNativeTransaction: (fn) => db.transaction((tx) => fn(tx)),
-    async close() {
-      await driver.close?.();
-      await pool.end();
-    },
-  };
-};
+  return { db: drizzlePg({ client: pool }), end: () => pool.end() };
+});
 
 /** Drizzle over postgres.js (`drizzle-orm/postgres-js`); transactions via `db.transaction`. */
-export const makeDrizzlePostgresJsHarness: MakeHarness = async (databaseUrl) => {
+export const makeDrizzlePostgresJsHarness: MakeHarness = harness((databaseUrl) => {
   const sql = postgres(databaseUrl, { max: 10, onnotice: () => {} });
-  const db = drizzlePostgresJs({ client: sql });
-  const driver = createDrizzleDriver(db);
-  return {
-    driver,
-    listens: true,
-    withNativeTransaction: (fn) => db.transaction((tx) => fn(tx)),
-    async close() {
-      await driver.close?.();
-      await sql.end({ timeout: 5 });
-    },
-  };
-};
+  return { db: drizzlePostgresJs({ client: sql }), end: () => sql.end({ timeout: 5 }) };
+});

