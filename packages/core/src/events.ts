@@ -1,4 +1,4 @@
-import type { ClaimedJob, Job, JobError } from "./job.js";
+import type { ClaimedJob, JobError } from "./job.js";
 import type { Rescued } from "./storage.js";
 
 /** The events of a queue and its workers, by name. */
@@ -52,5 +52,3 @@ export class Emitter {
     }
   }
 }
-
-export type { Job };
