@@ -1,12 +1,3 @@
-import { defineConfig } from "vitest/config";
-import { reporters } from "../../vitest.shared.ts";
+import { packageTestConfig } from "../../vitest.shared.ts";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["./src/global-setup.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
-    ...reporters("test-postgres"),
-  },
-});
+export default packageTestConfig("test-postgres", { globalSetup: "./src/global-setup.ts" });
