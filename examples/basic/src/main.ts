@@ -7,6 +7,9 @@ const ORDERS = Number(process.env.DEMO_ORDERS ?? 500);
 
 const db = await database();
 const pool = new pg.Pool({ connectionString: db.url, max: 12 });
+// An idle pooled client whose backend is terminated emits 'error' on the pool: without a
+// listener that error would end the process. The pool replaces the client by itself.
+pool.on("error", (error) => console.error("idle pg client lost:", error.message));
 const driver = createPgDriver(pool);
 
 // The demo owns these two schemas and starts from scratch each run.

@@ -15,6 +15,9 @@ const orders = shop.table("orders", {
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
 });
+// An idle pooled client whose backend is terminated emits 'error' on the pool: without a
+// listener that error would end the process. The pool replaces the client by itself.
+pool.on("error", (error) => console.error("idle pg client lost:", error.message));
 const db = drizzle({ client: pool });
 await db.execute(sql`DROP SCHEMA IF EXISTS shop_drizzle CASCADE`);
 await db.execute(sql`DROP SCHEMA IF EXISTS q_example_drizzle CASCADE`);

@@ -12,6 +12,9 @@ interface Database {
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
 });
+// An idle pooled client whose backend is terminated emits 'error' on the pool: without a
+// listener that error would end the process. The pool replaces the client by itself.
+pool.on("error", (error) => console.error("idle pg client lost:", error.message));
 // Your plugins stay yours: q runs its SQL without them.
 const db = new Kysely<Database>({
   dialect: new PostgresDialect({ pool }),

@@ -57,6 +57,16 @@ export interface Driver extends Executor {
    * Absent when the client cannot LISTEN; core then polls.
    */
   listen?(channel: string, handlers: ListenHandlers): Promise<Unlisten>;
+  /**
+   * An executor on a connection of the driver's own, apart from the user's
+   * pool, for the statements that keep a worker alive (heartbeats) and check
+   * notices: they must never queue behind the application's queries on a
+   * busy pool. It connects on first use, sets a server-side
+   * `statement_timeout` on its session, and after any failure or timeout
+   * discards its connection and opens a new one on the next call. Absent:
+   * those statements run on the pool.
+   */
+  readonly control?: Executor;
   /** Releases what the driver opened itself (never the caller's pool). */
   close?(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { QError } from "./errors.js";
 import { toJsonText } from "./json.js";
 import { assertQueueName, assertTaskName } from "./names.js";
-import { dateOption, INT32_MAX, intOption, keyOption, msOption } from "./options.js";
+import { dateOption, delayOption, INT32_MAX, intOption, keyOption } from "./options.js";
 import type { KeyConflict, NewJob } from "./storage.js";
 import type { TaskMap } from "./task.js";
 
@@ -12,11 +12,17 @@ export interface JobOptions {
   queue?: string;
   /** Lower runs first. Default: the task's priority, else 0. */
   priority?: number;
-  /** Do not start before this time. */
+  /** Do not start before this time: a valid Date from year 1 to year 9999 (UTC). */
   runAt?: Date;
-  /** Do not start before this many milliseconds from now (by the database clock). */
+  /**
+   * Do not start before this many milliseconds from now (by the database
+   * clock): from 0 to `MAX_DELAY_MS` (100 years).
+   */
   delay?: number;
-  /** Dedupe key: at most one ready or running job holds it. */
+  /**
+   * Dedupe key: at most one ready or running job holds it. 1 to 512
+   * characters, without NUL or lone UTF-16 surrogates.
+   */
   key?: string;
   /** Runs in all. Default: the task's maxAttempts, else 25. */
   maxAttempts?: number;
@@ -90,7 +96,7 @@ export async function prepareJob(
     payload: toJsonText(value),
     priority: intOption("priority", options.priority ?? def.priority ?? 0, -INT32_MAX, INT32_MAX),
     runAt: options.runAt === undefined ? null : dateOption("runAt", options.runAt),
-    delayMs: options.delay === undefined ? 0 : msOption("delay", options.delay),
+    delayMs: options.delay === undefined ? 0 : delayOption("delay", options.delay),
     maxAttempts: intOption(
       "maxAttempts",
       options.maxAttempts ?? def.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

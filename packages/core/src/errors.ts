@@ -5,6 +5,8 @@
  * @module
  */
 
+import { MAX_DELAY_MS } from "./limits.js";
+
 /** Every code a {@link QError} can carry. */
 export type QErrorCode =
   /** `enqueue` named a task the queue does not know. */
@@ -41,8 +43,26 @@ export type QErrorCode =
   | "CANCELLED"
   /** The worker that held the job stopped heartbeating and the job ran out of attempts. */
   | "WORKER_LOST"
-  /** The worker shut down while the handler was still running. */
-  | "SHUTDOWN";
+  /**
+   * The worker shut down while the handler was running. The attempt is charged
+   * (the handler had started), so a job that never honours its signal ends
+   * failed after `maxAttempts` instead of looping across restarts.
+   */
+  | "SHUTDOWN"
+  /** A job id that no job can have: not a decimal integer from 1 to 2^63 - 1. */
+  | "INVALID_JOB_ID"
+  /** q's schema holds a table of the same name that is not q's (other columns). */
+  | "SCHEMA_CONFLICT"
+  /**
+   * A call to the database did not answer within the worker's
+   * `statementTimeout`; the worker abandoned it and carried on.
+   */
+  | "STATEMENT_TIMEOUT"
+  /**
+   * The outcome of a run could not be stored even row by row after bounded
+   * retries; as a last resort the job failed with this code.
+   */
+  | "SETTLE_FAILED";
 
 /** The error class of q. Match on `code`, never on `message`. */
 export class QError extends Error {
@@ -86,8 +106,12 @@ export class Snooze extends Error {
   readonly delayMs: number;
   constructor(delayMs: number) {
     super(`snoozed for ${delayMs} ms`);
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new QError("INVALID_OPTION", "snooze delay must be a finite number of ms >= 0");
+    if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+      throw new QError(
+        "INVALID_OPTION",
+        `snooze delay must be a number of ms from 0 to ${MAX_DELAY_MS} (100 years)`,
+        { details: { option: "snooze", value: delayMs } },
+      );
     }
     this.delayMs = delayMs;
   }

@@ -8,6 +8,7 @@ import {
 } from "./enqueue.js";
 import { QError } from "./errors.js";
 import { Emitter, type Listener, type QueueEventName } from "./events.js";
+import { assertJobId } from "./ids.js";
 import type { Job } from "./job.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import type { Migration } from "./postgres/migrations.js";
@@ -96,12 +97,24 @@ export class Queue<T extends TaskMap> {
     jobs: readonly JobSpec<T>[],
     options: EnqueueOptions = {},
   ): Promise<EnqueueResult[]> {
+    if (!Array.isArray(jobs)) {
+      throw new QError("INVALID_OPTION", "enqueueMany takes an array of jobs", {
+        details: { option: "jobs", value: jobs },
+      });
+    }
     this.#open();
     const conflict = options.onConflict ?? "skip";
     if (conflict !== "skip" && conflict !== "replace") {
       throw new QError("INVALID_OPTION", 'onConflict must be "skip" or "replace"', {
         details: { option: "onConflict", value: conflict },
       });
+    }
+    for (const job of jobs as readonly unknown[]) {
+      if (typeof job !== "object" || job === null) {
+        throw new QError("INVALID_OPTION", "each job of enqueueMany is an object", {
+          details: { option: "jobs", value: job },
+        });
+      }
     }
     const prepared = await Promise.all(
       jobs.map(({ task, payload, ...rest }) => prepareJob(this.tasks, task, payload, rest)),
@@ -118,33 +131,51 @@ export class Queue<T extends TaskMap> {
     });
   }
 
-  /** A job by id, or null. */
-  getJob(id: string, options: { tx?: unknown } = {}): Promise<Job | null> {
-    return this.storage.getJob(id, options.tx);
+  /** A job by id, or null when no job has it. A malformed id → `INVALID_JOB_ID`. */
+  async getJob(id: string, options: { tx?: unknown } = {}): Promise<Job | null> {
+    return this.storage.getJob(assertJobId(id), options.tx);
   }
 
   /** Moves a failed job back to ready with a fresh set of attempts. */
-  retry(id: string, options: { tx?: unknown } = {}): Promise<Job> {
+  async retry(id: string, options: { tx?: unknown } = {}): Promise<Job> {
     this.#open();
-    return this.storage.retry(id, options.tx);
+    return this.storage.retry(assertJobId(id), options.tx);
   }
 
   /**
    * Cancels a job. A waiting job fails (`CANCELLED`) at once; a running job's
    * worker is told to abort its signal, and it fails as cancelled.
    */
-  cancel(id: string, options: { tx?: unknown } = {}): Promise<CancelOutcome> {
+  async cancel(id: string, options: { tx?: unknown } = {}): Promise<CancelOutcome> {
     this.#open();
-    return this.storage.cancel(id, options.tx);
+    return this.storage.cancel(assertJobId(id), options.tx);
   }
 
   /** Starts a worker; resolves once it is registered and listening. */
   async work(options: WorkOptions = {}): Promise<Worker> {
     this.#open();
-    const worker = new Worker(this.storage, this.tasks, this.#events, this.logger, options);
-    await worker.start();
+    // A stopped worker is forgotten, so a long-lived queue does not keep every one.
+    const worker: Worker = new Worker(
+      this.storage,
+      this.tasks,
+      this.#events,
+      this.logger,
+      options,
+      () => this.#workers.delete(worker),
+    );
     this.#workers.add(worker);
+    try {
+      await worker.start();
+    } catch (error) {
+      this.#workers.delete(worker);
+      throw error;
+    }
     return worker;
+  }
+
+  /** The workers of this queue that have not stopped. */
+  get workers(): readonly Worker[] {
+    return [...this.#workers];
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */

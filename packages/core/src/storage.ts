@@ -1,4 +1,4 @@
-import type { ClaimedJob, Job, JobError } from "./job.js";
+import type { ClaimedJob, Job, JobError, JobState } from "./job.js";
 
 /** A job to insert, already validated and serialised by the queue. */
 export interface NewJob {
@@ -40,6 +40,11 @@ export interface Settled {
   id: string;
   kind: Settlement["kind"];
   applied: boolean;
+  /**
+   * The job's state after an applied settlement: `failed` for a retry, snooze
+   * or release of a job whose cancel was requested.
+   */
+  state?: JobState;
 }
 
 /** A job moved by a rescue. */
@@ -65,10 +70,21 @@ export interface WorkerInfo {
   pid: number;
 }
 
+/** A claim as the table records it: which job, under which token. */
+export interface Held {
+  id: string;
+  token: string;
+}
+
 /** What a heartbeat learns back. */
 export interface Beat {
   /** Ids of this worker's claimed jobs that someone asked to cancel. */
   cancelled: string[];
+  /**
+   * Every job the table says this worker holds. A claim whose reply was lost
+   * shows up here and nowhere in the worker's memory: the worker releases it.
+   */
+  held: Held[];
 }
 
 /** The outcome of `cancel`. */
@@ -90,15 +106,41 @@ export interface Storage {
   migrate(): Promise<void>;
   /** Inserts jobs in one statement, honouring keys, and wakes idle workers. */
   insert(jobs: NewJob[], conflict: KeyConflict, tx?: unknown): Promise<Inserted[]>;
-  /** Claims up to `limit` ready jobs of `queues` for `worker`, charging one attempt each. */
-  claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]>;
-  /** Applies settlements in one statement; stale ones change nothing. */
+  /**
+   * Claims up to `limit` ready jobs of `queues` for `worker`, charging one
+   * attempt each. With `tasks` (a worker passes the tasks it has handlers
+   * for), only jobs of those tasks: others wait for a worker that knows them.
+   */
+  claim(
+    worker: string,
+    queues: readonly string[],
+    limit: number,
+    tasks?: readonly string[],
+  ): Promise<ClaimedJob[]>;
+  /**
+   * Applies settlements in one statement; stale ones change nothing. A retry,
+   * snooze or release of a job with a recorded cancel request fails it as
+   * `CANCELLED` instead: a cancelled job never runs again.
+   */
   settle(settlements: readonly Settlement[]): Promise<Settled[]>;
-  /** Registers or refreshes a worker; returns cancel requests for its jobs. */
+  /**
+   * Registers or refreshes a worker; returns cancel requests for its jobs and
+   * every claim the table says it holds. Runs on the driver's control
+   * connection when it has one, so it never waits behind the user's queries.
+   */
   heartbeat(worker: WorkerInfo): Promise<Beat>;
+  /**
+   * Of `ids`, those `worker` holds with a recorded cancel request. A cancel
+   * notification is only a hint: the worker asks this before aborting.
+   */
+  cancelRequested(worker: string, ids: readonly string[]): Promise<string[]>;
   /** Removes a worker row (after it released its jobs). */
   unregister(workerId: string): Promise<void>;
-  /** Returns claimed jobs of workers silent for `leaseMs` to ready (or failed when spent). */
+  /**
+   * Returns claimed jobs of workers silent for `leaseMs` to ready (or failed
+   * when spent, or cancelled when a cancel was requested), and removes the
+   * rows of those workers.
+   */
   rescue(leaseMs: number): Promise<Rescued[]>;
   getJob(id: string, tx?: unknown): Promise<Job | null>;
   /** `failed → ready` with a fresh set of attempts. */

@@ -3,5 +3,10 @@ import { describeStorage } from "../src/testing/storage-suite.js";
 
 describeStorage("memory", async () => {
   const storage = new MemoryStorage();
-  return { storage, countJobs: async () => storage.jobs().length, close: async () => {} };
+  return {
+    storage,
+    countJobs: async () => storage.jobs().length,
+    countWorkers: async () => storage.workers().length,
+    close: async () => {},
+  };
 });

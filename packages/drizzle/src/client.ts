@@ -29,13 +29,33 @@ function isPostgresJs(client: unknown): client is PostgresJsSql {
   );
 }
 
+/** What the Drizzle driver passes on to the driver of its client. */
+export interface ClientDriverOptions {
+  control?: boolean;
+  controlTimeout?: number;
+}
+
 /**
  * The q driver for the client under a Drizzle database (`db.$client`): `@q/pg`
  * for a node-postgres `Pool`, `@q/postgres` for a postgres.js `sql`, or
  * `undefined` for anything else (a single `Client`, serverless HTTP clients, …).
  */
-export function clientDriver(client: unknown): Driver | undefined {
-  if (isPgPool(client)) return createPgDriver(client);
-  if (isPostgresJs(client)) return createPostgresDriver(client);
+export function clientDriver(
+  client: unknown,
+  options: ClientDriverOptions = {},
+): Driver | undefined {
+  const { controlTimeout } = options;
+  if (isPgPool(client)) {
+    return createPgDriver(client, {
+      ...(options.control === false ? { control: false } : {}),
+      ...(controlTimeout === undefined ? {} : { controlTimeout }),
+    });
+  }
+  if (isPostgresJs(client)) {
+    return createPostgresDriver(client, {
+      ...(options.control === false ? { control: false } : {}),
+      ...(controlTimeout === undefined ? {} : { controlTimeout }),
+    });
+  }
   return undefined;
 }

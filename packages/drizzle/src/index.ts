@@ -3,5 +3,5 @@
  *
  * @module
  */
-export { createDrizzleDriver } from "./driver.js";
+export { createDrizzleDriver, type DrizzleDriverOptions } from "./driver.js";
 export type { DrizzleDatabase, DrizzleExecutor } from "./types.js";

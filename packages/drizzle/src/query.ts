@@ -1,4 +1,4 @@
-import { type Executor, QError, type Row } from "@q/core";
+import { closedHandleError, type Executor, type Row } from "@q/core";
 import { type SQL, sql } from "drizzle-orm";
 import type { DrizzleExecutor } from "./types.js";
 
@@ -28,11 +28,15 @@ export function toRows<R>(result: unknown): R[] {
   return Array.isArray(rows) ? (rows as R[]) : [];
 }
 
-const closedMessages = [
-  "Cannot use a pool after calling end on the pool",
-  "Client was closed and is not queryable",
-];
-const closedCodes = new Set(["CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
+/** How the clients under Drizzle say that they were closed. */
+const CLOSED = {
+  messages: [
+    "Cannot use a pool after calling end on the pool",
+    "Client was closed and is not queryable",
+    "Client has encountered a connection error and is not queryable",
+  ],
+  codes: ["CONNECTION_ENDED", "CONNECTION_DESTROYED"],
+};
 
 /**
  * The client's own error instead of Drizzle's `DrizzleQueryError` wrapper (so
@@ -42,20 +46,18 @@ const closedCodes = new Set(["CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
 export function translateError(error: unknown): unknown {
   let e = error;
   if (e instanceof Error && "query" in e && "params" in e && e.cause !== undefined) e = e.cause;
-  const code = (e as { code?: unknown } | null)?.code;
-  const closed =
-    (typeof code === "string" && closedCodes.has(code)) ||
-    (e instanceof Error && closedMessages.includes(e.message));
-  if (!closed) return e;
-  return new QError("INVALID_HANDLE", `the Drizzle database's client is closed: ${String(e)}`, {
-    cause: e,
-  });
+  return closedHandleError("@q/drizzle", e, CLOSED);
 }
 
-/** An executor that runs q's statements through Drizzle's `execute` on `handle`'s connection. */
-export function drizzleExecutor(handle: DrizzleExecutor): Executor {
+/**
+ * An executor that runs q's statements through Drizzle's `execute` on
+ * `handle`'s connection. `before` runs before every statement and may refuse
+ * it (`INVALID_HANDLE`).
+ */
+export function drizzleExecutor(handle: DrizzleExecutor, before?: () => Promise<void>): Executor {
   return {
     async query<R extends Row = Row>(text: string, params: readonly unknown[] = []) {
+      await before?.();
       try {
         return toRows<R>(await handle.execute(toSql(text, params)));
       } catch (error) {

@@ -6,10 +6,12 @@ import { checkListener, type KyselyListener } from "./listener.js";
 /** Options of {@link createKyselyDriver}. */
 export interface KyselyDriverOptions {
   /**
-   * Where LISTEN runs, since Kysely has no LISTEN: a q driver over the same
-   * database, such as `createPgDriver(pool)` (`@q/pg`) or
-   * `createPostgresDriver(sql)` (`@q/postgres`). Without it, workers find new
-   * jobs by polling (`pollInterval`) instead of within milliseconds.
+   * A companion q driver over the same database, such as
+   * `createPgDriver(pool)` (`@q/pg`) or `createPostgresDriver(sql)`
+   * (`@q/postgres`), for what Kysely cannot do: LISTEN, and a control
+   * connection of its own for heartbeats. Without it, workers find new jobs by
+   * polling (`pollInterval`) instead of within milliseconds, and heartbeats
+   * run on Kysely's pool, where a busy application can delay them.
    */
   listener?: KyselyListener;
 }
@@ -23,7 +25,8 @@ export interface KyselyDriverOptions {
  * - `transaction` uses `db.transaction().execute(...)`.
  * - `executorFor(trx)` accepts the `Transaction` of `db.transaction().execute`
  *   (or a `ControlledTransaction`, or a Kysely instance).
- * - `listen` exists only when `options.listener` is given.
+ * - `listen` and `control` come from `options.listener` (the companion
+ *   driver) when it is given and has them; without it, none.
  *
  * @example
  * const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
@@ -46,6 +49,7 @@ export function createKyselyDriver<DB>(
   const driver: Driver & { close(): Promise<void> } = {
     name: "kysely",
     query: pool.query,
+    ...(listener?.control ? { control: listener.control } : {}),
     async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
       try {
         return await plain.transaction().execute((trx) => fn(executor(trx)));

@@ -1,4 +1,4 @@
-import { QError } from "@q/core";
+import { closedHandleError, notAHandle as notAHandleOf, type QError } from "@q/core";
 import { CompiledQuery, type QueryResult } from "kysely";
 
 /**
@@ -38,33 +38,28 @@ export async function run<R>(
 }
 
 /** Messages (and postgres.js codes) that mean the handle can no longer run anything. */
-const closedMessages = [
-  "Transaction is already committed",
-  "Transaction is already rolled back",
-  "driver has already been destroyed",
-  "Cannot use a pool after calling end on the pool",
-  "Client was closed and is not queryable",
-];
-const closedCodes = new Set(["CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
+const CLOSED = {
+  messages: [
+    "Transaction is already committed",
+    "Transaction is already rolled back",
+    "driver has already been destroyed",
+    "Cannot use a pool after calling end on the pool",
+    "Client was closed and is not queryable",
+    "Client has encountered a connection error and is not queryable",
+  ],
+  codes: ["CONNECTION_ENDED", "CONNECTION_DESTROYED"],
+};
 
 /** Turns "this handle is finished or destroyed" into `INVALID_HANDLE`; other errors pass through. */
 export function translateError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  const closed =
-    (typeof code === "string" && closedCodes.has(code)) ||
-    (error instanceof Error && closedMessages.some((m) => error.message.startsWith(m)));
-  if (!closed) return error;
-  const message = error instanceof Error ? error.message : String(code);
-  return new QError("INVALID_HANDLE", `the Kysely handle cannot run queries: ${message}`, {
-    cause: error,
-  });
+  return closedHandleError("@q/kysely", error, CLOSED);
 }
 
 /** The error `executorFor` throws for something that is not a Kysely handle. */
 export function notAHandle(native: unknown): QError {
-  const kind = native === null ? "null" : typeof native;
-  return new QError(
-    "INVALID_HANDLE",
-    `@q/kysely expects the Transaction passed to db.transaction().execute(), or a Kysely instance; got ${kind}`,
+  return notAHandleOf(
+    "@q/kysely",
+    "the Transaction passed to db.transaction().execute(), or a Kysely instance",
+    native,
   );
 }

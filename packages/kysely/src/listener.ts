@@ -1,13 +1,16 @@
-import { type ListenHandlers, QError, type Unlisten } from "@q/core";
+import { type Executor, type ListenHandlers, QError, type Unlisten } from "@q/core";
 
 /**
- * Something that can LISTEN for the Kysely driver, which cannot itself: any q
- * driver, such as `createPgDriver(pool)` from `@q/pg` or
- * `createPostgresDriver(sql)` from `@q/postgres`, over the same database.
+ * The companion q driver of the Kysely driver, which can neither LISTEN nor
+ * open a connection of its own: any q driver over the same database, such as
+ * `createPgDriver(pool)` from `@q/pg` or `createPostgresDriver(sql)` from
+ * `@q/postgres`. It carries LISTEN and the control connection (heartbeats).
  */
 export interface KyselyListener {
   listen?(channel: string, handlers: ListenHandlers): Promise<Unlisten>;
-  /** Called by the Kysely driver's `close()` (it releases the LISTEN connection, never your pool). */
+  /** The companion's control connection: heartbeats run on it, apart from the pool. */
+  readonly control?: Executor;
+  /** Called by the Kysely driver's `close()` (it releases the companion's own connections, never your pool). */
   close?(): Promise<void>;
 }
 
@@ -22,10 +25,12 @@ export function checkListener(listener: unknown): KyselyListener | undefined {
     );
   }
   const l = listener as KyselyListener | null;
-  if (typeof l !== "object" || l === null || typeof l.listen !== "function") {
+  const canListen = typeof l?.listen === "function";
+  const hasControl = typeof (l?.control as Partial<Executor> | undefined)?.query === "function";
+  if (typeof l !== "object" || l === null || (!canListen && !hasControl)) {
     throw new QError(
       "INVALID_OPTION",
-      "listener must be a q driver with listen(), such as createPgDriver(pool) from @q/pg",
+      "listener must be a q driver with listen() or control, such as createPgDriver(pool) from @q/pg",
     );
   }
   return l;

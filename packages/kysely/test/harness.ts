@@ -27,7 +27,10 @@ function harness(setup: (url: string) => Setup): MakeHarness {
       driver,
       listens: listener !== undefined,
       withNativeTransaction: (fn) => db.transaction().execute((trx) => fn(trx)),
-      close: () => db.destroy(),
+      async close() {
+        await driver.close();
+        await db.destroy();
+      },
     };
   };
 }

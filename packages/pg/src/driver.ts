@@ -1,6 +1,15 @@
-import { type Driver, type Executor, QError } from "@q/core";
+import {
+  controlTimeoutOption,
+  type Driver,
+  type Executor,
+  notAHandle,
+  notInTransaction,
+  QError,
+  transactionStatusProblem,
+} from "@q/core";
 import type { Client, ClientConfig, Pool } from "pg";
-import { asHandleError, executorOver, isPool, isQueryable } from "./executor.js";
+import { pgControl } from "./control.js";
+import { asHandleError, executorOver, isPool, isQueryable, type Queryable } from "./executor.js";
 import { PgListener } from "./listener.js";
 
 /** Options of {@link createPgDriver}. */
@@ -19,6 +28,23 @@ export interface PgDriverOptions {
    * (PgBouncer before 1.21) that cannot keep prepared statements.
    */
   prepare?: boolean;
+  /**
+   * Where the control connection goes: one connection of q's own, apart from
+   * the pool, for the statements that keep workers alive (heartbeats), so
+   * that they never wait behind the application's queries on a busy pool. By
+   * default it goes where `listen` points when that is a connection string or
+   * config, else it is opened with the pool's own options. Pass a connection
+   * string or client config to point it elsewhere (a direct connection when
+   * the pool goes through a transaction-mode PgBouncer), or `false` for none:
+   * heartbeats then run on the pool.
+   */
+  control?: string | ClientConfig | false;
+  /**
+   * `statement_timeout` of the control connection, in ms (default 10 000).
+   * The client gives up one second later; either way the connection is
+   * discarded and the next statement opens a new one.
+   */
+  controlTimeout?: number;
 }
 
 /** The pg `Pool` keeps the `Client` class it makes connections with (the user's own pg copy). */
@@ -31,7 +57,8 @@ type PoolInternals = Pool & { Client?: new (config: ClientConfig) => Client };
  * - `executorFor(client)` joins the caller's transaction: pass the `PoolClient`
  *   (or `Client`) on which you ran BEGIN.
  * - `listen` uses one dedicated connection for all channels, reconnecting by itself.
- * - `close` ends that connection only; the pool stays yours to end.
+ * - `control` is one more connection of its own, for heartbeats.
+ * - `close` ends those two connections only; the pool stays yours to end.
  *
  * @example
  * const driver = createPgDriver(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
@@ -42,11 +69,20 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
   }
   const target = options.listen;
   const prepare = options.prepare ?? true;
+  const controlTimeout = controlTimeoutOption(options.controlTimeout);
   const listener =
-    target === false ? undefined : new PgListener(() => listenerClient(pool, target));
+    target === false ? undefined : new PgListener(() => ownClient(pool, target, "q-listener"));
+  // A LISTEN connection pointed elsewhere says the pool cannot keep sessions
+  // (a transaction-mode pooler): the control connection, which sets one, follows it.
+  const controlTarget = options.control ?? (target === false ? undefined : target);
+  const control =
+    controlTarget === false
+      ? undefined
+      : pgControl(() => ownClient(pool, controlTarget, "q-control"), controlTimeout, prepare);
 
   const driver: Driver = {
     name: "pg",
+    ...(control ? { control } : {}),
 
     query: executorOver(pool, prepare).query,
 
@@ -64,7 +100,16 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
       client.on("error", onError);
       try {
         await client.query("BEGIN");
-        const result = await fn(executorOver(client, prepare, () => open));
+        const result = await fn(
+          executorOver(client, prepare, () => {
+            if (!open) {
+              throw new QError(
+                "INVALID_HANDLE",
+                "this transaction has already committed or rolled back",
+              );
+            }
+          }),
+        );
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -82,9 +127,10 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
 
     executorFor(native) {
       if (!isQueryable(native)) {
-        throw new QError(
-          "INVALID_HANDLE",
-          "pass the node-postgres PoolClient or Client on which you ran BEGIN",
+        throw notAHandle(
+          "@q/pg",
+          "the node-postgres PoolClient or Client on which you ran BEGIN",
+          native,
         );
       }
       if (isPool(native)) {
@@ -93,25 +139,53 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
           "a Pool is not a transaction: pass the client from pool.connect() after BEGIN, or omit tx",
         );
       }
-      return executorOver(native, prepare);
+      // Checked now and before every statement: the caller may release or commit in between.
+      const guard = () => checkInTransaction(pool, native);
+      guard();
+      return executorOver(native, prepare, guard);
     },
 
     async close() {
-      await listener?.close();
+      await Promise.all([listener?.close(), control?.close()]);
     },
   };
   if (listener) driver.listen = (channel, handlers) => listener.listen(channel, handlers);
   return driver;
 }
 
-/** A fresh `Client` for LISTEN, made with the pool's own class and options unless told otherwise. */
-function listenerClient(pool: PoolInternals, target: string | ClientConfig | undefined): Client {
+/**
+ * Refuses a client that is not inside an open transaction: one back in the
+ * pool's idle list (released: the next borrower's transaction would decide
+ * the fate of q's rows), or one whose own status is idle (no BEGIN, or the
+ * transaction already ended: q's rows would commit on their own) or failed.
+ */
+function checkInTransaction(pool: Pool, client: Queryable): void {
+  const idle = (pool as { _idle?: unknown })._idle;
+  if (
+    Array.isArray(idle) &&
+    idle.some((item) => (item as { client?: unknown })?.client === client)
+  ) {
+    throw notInTransaction("@q/pg", "released");
+  }
+  const problem = transactionStatusProblem(client);
+  if (problem) throw notInTransaction("@q/pg", problem);
+}
+
+/**
+ * A fresh `Client` of q's own (LISTEN, control), made with the pool's own
+ * class and options unless told otherwise.
+ */
+function ownClient(
+  pool: PoolInternals,
+  target: string | ClientConfig | undefined,
+  applicationName: string,
+): Client {
   const config: ClientConfig =
     typeof target === "string" ? { connectionString: target } : (target ?? pool.options);
   const ClientClass = pool.Client;
   if (!ClientClass) {
     throw new QError("INVALID_HANDLE", "this Pool does not expose its Client class");
   }
-  // TCP keepalive: an idle LISTEN connection is what NATs and proxies drop silently.
-  return new ClientClass({ application_name: "q-listener", keepAlive: true, ...config });
+  // TCP keepalive: an idle connection is what NATs and proxies drop silently.
+  return new ClientClass({ application_name: applicationName, keepAlive: true, ...config });
 }

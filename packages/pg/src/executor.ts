@@ -1,4 +1,4 @@
-import { type Executor, QError, type Row } from "@q/core";
+import { closedHandleError, type Executor, QError, type Row } from "@q/core";
 
 /**
  * What q needs of a node-postgres `Pool`, `PoolClient` or `Client`: `query`
@@ -23,17 +23,18 @@ export function isPool(value: object): boolean {
   return typeof (value as { totalCount?: unknown }).totalCount === "number";
 }
 
-/** An executor that runs every statement on `target`, refusing once `isOpen` says no. */
+/**
+ * An executor that runs every statement on `target`. `guard` runs before each
+ * statement and throws (`INVALID_HANDLE`) when `target` may no longer be used.
+ */
 export function executorOver(
   target: Queryable,
   prepare: boolean,
-  isOpen: () => boolean = () => true,
+  guard: () => void = () => {},
 ): Executor {
   return {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-      if (!isOpen()) {
-        throw new QError("INVALID_HANDLE", "this transaction has already committed or rolled back");
-      }
+      guard();
       return (await run(target, sql, params, prepare)) as R[];
     },
   };
@@ -83,18 +84,15 @@ export async function run(
 }
 
 /** Messages node-postgres uses for a pool or client that can no longer run anything. */
-const DEAD_HANDLE = [
-  "Cannot use a pool after calling end on the pool",
-  "Client was closed and is not queryable",
-  "Client has encountered a connection error and is not queryable",
-];
+const DEAD_HANDLE = {
+  messages: [
+    "Cannot use a pool after calling end on the pool",
+    "Client was closed and is not queryable",
+    "Client has encountered a connection error and is not queryable",
+  ],
+};
 
 /** `error` as a `QError("INVALID_HANDLE")` when it says the handle is closed, else unchanged. */
 export function asHandleError(error: unknown): unknown {
-  if (error instanceof Error && DEAD_HANDLE.includes(error.message)) {
-    return new QError("INVALID_HANDLE", `the node-postgres handle is closed: ${error.message}`, {
-      cause: error,
-    });
-  }
-  return error;
+  return closedHandleError("@q/pg", error, DEAD_HANDLE);
 }

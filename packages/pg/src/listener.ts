@@ -1,4 +1,4 @@
-import type { ListenHandlers, Unlisten } from "@q/core";
+import { callSubscriber, type ListenHandlers, type Unlisten } from "@q/core";
 import type { Client } from "pg";
 
 const FIRST_RETRY_MS = 100;
@@ -81,7 +81,7 @@ export class PgListener {
     const client = this.#newClient();
     client.on("notification", (message) => {
       for (const handlers of this.#channels.get(message.channel) ?? []) {
-        this.#call(handlers, () => handlers.onMessage(message.payload ?? ""));
+        callSubscriber(handlers, () => handlers.onMessage(message.payload ?? ""));
       }
     });
     client.on("error", (error) => this.#lost(client, error));
@@ -98,7 +98,7 @@ export class PgListener {
     if (this.#wasLost) {
       this.#wasLost = false;
       for (const handlers of this.#allHandlers()) {
-        this.#call(handlers, () => handlers.onReconnect?.());
+        callSubscriber(handlers, () => handlers.onReconnect?.());
       }
     }
   }
@@ -144,20 +144,7 @@ export class PgListener {
 
   #report(error: unknown): void {
     for (const handlers of this.#allHandlers()) {
-      this.#call(handlers, () => handlers.onError?.(error));
-    }
-  }
-
-  /** Runs a subscriber's callback; what it throws goes to its `onError`, never into the listener. */
-  #call(handlers: ListenHandlers, callback: () => void): void {
-    try {
-      callback();
-    } catch (error) {
-      try {
-        handlers.onError?.(error);
-      } catch {
-        // A throwing onError has nowhere left to report to.
-      }
+      callSubscriber(handlers, () => handlers.onError?.(error));
     }
   }
 

@@ -1,4 +1,4 @@
-import { QError } from "@q/core";
+import { closedHandleError, notAHandle as notAHandleOf, type QError } from "@q/core";
 
 /**
  * The part of a postgres.js handle the driver calls. `sql`, the `TransactionSql`
@@ -19,28 +19,30 @@ export function isUnsafeHandle(value: unknown): value is UnsafeHandle {
   );
 }
 
+/**
+ * Whether `handle` is a root `sql` (a pool: it can `begin`) rather than a
+ * `TransactionSql` or `ReservedSql` (one connection).
+ */
+export function isRootSql(handle: UnsafeHandle): boolean {
+  return typeof (handle as { begin?: unknown }).begin === "function";
+}
+
 /** Error codes postgres.js gives a query on a handle that was ended. */
-const endedCodes = new Set(["CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
+const ENDED = { codes: ["CONNECTION_ENDED", "CONNECTION_DESTROYED"] };
 
 /**
  * Turns "this `sql` was ended" into `INVALID_HANDLE`; every other error (SQL
  * errors with their SQLSTATE, network errors) passes through unchanged.
  */
 export function translateError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && endedCodes.has(code)) {
-    return new QError("INVALID_HANDLE", `the postgres.js handle is closed (${code})`, {
-      cause: error,
-    });
-  }
-  return error;
+  return closedHandleError("@q/postgres", error, ENDED);
 }
 
 /** The error `executorFor` throws for something that is not a postgres.js handle. */
 export function notAHandle(native: unknown): QError {
-  const kind = native === null ? "null" : typeof native;
-  return new QError(
-    "INVALID_HANDLE",
-    `@q/postgres expects a postgres.js sql, a TransactionSql from sql.begin or a ReservedSql from sql.reserve(); got ${kind}`,
+  return notAHandleOf(
+    "@q/postgres",
+    "a postgres.js sql, a TransactionSql from sql.begin or a ReservedSql from sql.reserve()",
+    native,
   );
 }

@@ -1,4 +1,4 @@
-import type { ListenHandlers, Unlisten } from "@q/core";
+import { callSubscriber as call, type ListenHandlers, type Unlisten } from "@q/core";
 
 /** The part of a postgres.js `sql` that LISTEN needs. */
 export interface ListenHandle {
@@ -88,19 +88,6 @@ export class PostgresListener {
       await (await entry.listening).unlisten();
     } catch {
       // LISTEN never succeeded, or the connection is gone (sql.end()): nothing to undo.
-    }
-  }
-}
-
-/** Runs a subscriber's callback; what it throws goes to its `onError`, never into postgres.js. */
-function call(handlers: ListenHandlers, callback: () => void): void {
-  try {
-    callback();
-  } catch (error) {
-    try {
-      handlers.onError?.(error);
-    } catch {
-      // A throwing onError has nowhere left to report to.
     }
   }
 }

@@ -54,6 +54,7 @@ describe("prepared statements", () => {
   const preparedOn = async (d: ReturnType<typeof createPostgresDriver>, text: string) => {
     const reserved = await sql.reserve();
     try {
+      await reserved.unsafe("BEGIN");
       await d.executorFor(reserved).query(text, [1]);
       const rows = await reserved.unsafe(
         "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1",
@@ -61,6 +62,7 @@ describe("prepared statements", () => {
       );
       return rows[0]!.n as number;
     } finally {
+      await reserved.unsafe("ROLLBACK");
       reserved.release();
     }
   };
@@ -82,10 +84,12 @@ describe("executorFor", () => {
     expect(rows).toEqual([{ job: 1 }]);
   });
 
-  test("accepts a reserved connection and sql itself", async () => {
+  test("accepts a reserved connection inside BEGIN, and sql itself", async () => {
     const reserved = await sql.reserve();
     try {
+      await reserved.unsafe("BEGIN");
       expect(await driver.executorFor(reserved).query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      await reserved.unsafe("COMMIT");
     } finally {
       reserved.release();
     }

@@ -11,7 +11,10 @@ function harness(options: postgres.Options<Record<string, postgres.PostgresType>
       listens: true,
       withNativeTransaction: async (fn) =>
         (await sql.begin((tx) => fn(tx))) as Awaited<ReturnType<typeof fn>>,
-      close: () => sql.end({ timeout: 5 }),
+      async close() {
+        await driver.close();
+        await sql.end({ timeout: 5 });
+      },
     };
   };
 }

@@ -10,7 +10,10 @@ const app = freshSchemaName("q_listen");
 const sql = postgres(url, { max: 2, connection: { application_name: app }, onnotice: () => {} });
 const driver = createPostgresDriver(sql);
 
-afterAll(() => sql.end({ timeout: 5 }));
+afterAll(async () => {
+  await driver.close();
+  await sql.end({ timeout: 5 });
+});
 
 const recorder = () => {
   const messages: string[] = [];

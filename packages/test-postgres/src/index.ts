@@ -78,3 +78,11 @@ function quote(name: string): string {
     throw new Error(`not a lowercase identifier: ${JSON.stringify(name)}`);
   return `"${name}"`;
 }
+
+export {
+  type PrivateServer,
+  type PrivateServerOptions,
+  type ShutdownMode,
+  startPrivateServer,
+} from "./private-server.js";
+export { type Cut, type ProxyTarget, startProxy, type TcpProxy } from "./proxy.js";

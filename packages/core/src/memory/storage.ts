@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { QError } from "../errors.js";
+import { assertJobId } from "../ids.js";
 import type { ClaimedJob, Job, JobError } from "../job.js";
+import { hasUnstorableEscape } from "../json.js";
+import { MAX_RUN_AT_MS, MIN_RUN_AT_MS } from "../limits.js";
 import type {
   Beat,
   CancelOutcome,
@@ -22,6 +25,52 @@ interface Row extends Job {
 
 const live = (j: Row) => j.state === "ready" || j.state === "claimed";
 
+/** An error as PostgreSQL raises it for a value it cannot store (SQLSTATE class 22). */
+function refused(state: string, message: string): Error {
+  return Object.assign(new Error(message), { code: state });
+}
+
+function assertStorableJson(json: string, what: string): void {
+  if (!hasUnstorableEscape(json)) return;
+  // jsonb says 22P05 for a NUL, 22P02 for a lone surrogate.
+  const nul = json.replaceAll("\\\\", "").includes("\\u0000");
+  throw refused(
+    nul ? "22P05" : "22P02",
+    `${what}: ${nul ? "a NUL character" : "a lone UTF-16 surrogate"} cannot be stored`,
+  );
+}
+
+/** A delay that `bigint` and `timestamptz` hold. */
+function assertStorableDelay(delayMs: number, now: number): void {
+  if (!Number.isFinite(delayMs) || Math.abs(delayMs) > 9.2e18) {
+    throw refused("22003", `delay ${delayMs} is out of range for type bigint`);
+  }
+  if (Number.isNaN(new Date(now + delayMs).getTime())) {
+    throw refused("22008", `delay ${delayMs} is out of range for type timestamp`);
+  }
+}
+
+/** Refuses, as PostgreSQL would, a new job it cannot store. */
+function assertStorableJob(n: NewJob, now: number): void {
+  assertStorableJson(n.payload, "payload");
+  if (n.key !== null) assertStorableJson(JSON.stringify(n.key), "key");
+  if (n.runAt !== null) {
+    const ms = n.runAt.getTime();
+    // Dates travel as ISO 8601 text, which PostgreSQL reads for years 1 to 9999.
+    if (!(ms >= MIN_RUN_AT_MS && ms <= MAX_RUN_AT_MS)) {
+      throw refused("22008", `runAt ${String(n.runAt)} is out of range for type timestamptz`);
+    }
+  }
+  assertStorableDelay(n.delayMs, now);
+}
+
+/** Refuses, as PostgreSQL would, a settlement it cannot store. */
+function assertStorableSettlement(s: Settlement, now: number): void {
+  if (s.kind === "finish" && s.result !== null) assertStorableJson(s.result, "result");
+  if (s.kind === "retry" || s.kind === "fail") assertStorableJson(JSON.stringify(s.error), "error");
+  if (s.kind === "retry" || s.kind === "snooze") assertStorableDelay(s.delayMs, now);
+}
+
 /**
  * The state machine in memory, with the semantics of the PostgreSQL storage:
  * for unit tests of your handlers and of the worker loop. Transactions (`tx`)
@@ -38,6 +87,11 @@ export class MemoryStorage implements Storage {
     return [...this.#jobs.values()].map((j) => this.#copy(j));
   }
 
+  /** Every registered worker (copies). */
+  workers(): WorkerInfo[] {
+    return [...this.#workers.values()].map((w) => structuredClone(w.info));
+  }
+
   #copy(row: Row): Job {
     const { token: _t, seq: _s, ...job } = row;
     return structuredClone(job);
@@ -51,6 +105,8 @@ export class MemoryStorage implements Storage {
 
   async insert(jobs: NewJob[], conflict: KeyConflict): Promise<Inserted[]> {
     const now = Date.now();
+    // One statement in PostgreSQL: one row it cannot store and nothing is written.
+    for (const n of jobs) assertStorableJob(n, now);
     const woken = new Set<string>();
     const out = jobs.map((n): Inserted => {
       const runAt = n.runAt ?? new Date(now + n.delayMs);
@@ -94,10 +150,21 @@ export class MemoryStorage implements Storage {
     return out;
   }
 
-  async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
+  async claim(
+    worker: string,
+    queues: readonly string[],
+    limit: number,
+    tasks?: readonly string[],
+  ): Promise<ClaimedJob[]> {
     const now = Date.now();
     const due = [...this.#jobs.values()]
-      .filter((j) => j.state === "ready" && queues.includes(j.queue) && j.runAt.getTime() <= now)
+      .filter(
+        (j) =>
+          j.state === "ready" &&
+          queues.includes(j.queue) &&
+          (tasks === undefined || tasks.includes(j.task)) &&
+          j.runAt.getTime() <= now,
+      )
       .sort(
         (a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || a.seq - b.seq,
       )
@@ -116,12 +183,17 @@ export class MemoryStorage implements Storage {
 
   async settle(settlements: readonly Settlement[]): Promise<Settled[]> {
     const now = Date.now();
+    for (const s of settlements) assertStorableSettlement(s, now);
     return settlements.map((s) => {
       const j = this.#jobs.get(s.id);
       if (j === undefined || j.state !== "claimed" || j.token !== s.token) {
         return { id: s.id, kind: s.kind, applied: false };
       }
       const stamp = (e: JobError): JobError => ({ ...e, at: new Date(now).toISOString() });
+      // A recorded cancel outlives the run: what would make the job ready fails it instead.
+      const cancelled =
+        j.cancelRequestedAt !== null &&
+        (s.kind === "retry" || s.kind === "snooze" || s.kind === "release");
       switch (s.kind) {
         case "finish":
           j.state = "finished";
@@ -136,31 +208,49 @@ export class MemoryStorage implements Storage {
         case "retry":
           j.state = "ready";
           j.errors.push(stamp(s.error));
-          j.runAt = new Date(now + s.delayMs);
+          if (!cancelled) j.runAt = new Date(now + s.delayMs);
           j.finishedAt = null;
           break;
         case "snooze":
           j.state = "ready";
-          j.attempt -= 1;
-          j.runAt = new Date(now + s.delayMs);
+          if (!cancelled) {
+            j.attempt -= 1;
+            j.runAt = new Date(now + s.delayMs);
+          }
           break;
         case "release":
           j.state = "ready";
-          j.attempt -= 1;
+          if (!cancelled) j.attempt -= 1;
           break;
       }
-      if (j.state === "ready") j.cancelRequestedAt = null;
+      if (cancelled) {
+        j.errors.push(
+          stamp({ attempt: j.attempt, at: "", code: "CANCELLED", message: "cancelled" }),
+        );
+        j.state = "failed";
+        j.finishedAt = new Date(now);
+      }
       Object.assign(j, { claimedBy: null, claimedAt: null, token: null });
-      return { id: s.id, kind: s.kind, applied: true };
+      return { id: s.id, kind: s.kind, applied: true, state: j.state };
     });
   }
 
   async heartbeat(worker: WorkerInfo): Promise<Beat> {
     this.#workers.set(worker.id, { info: worker, beat: Date.now() });
-    const cancelled = [...this.#jobs.values()]
-      .filter((j) => j.state === "claimed" && j.claimedBy === worker.id && j.cancelRequestedAt)
-      .map((j) => j.id);
-    return { cancelled };
+    const held = [...this.#jobs.values()].filter(
+      (j) => j.state === "claimed" && j.claimedBy === worker.id,
+    );
+    return {
+      cancelled: held.filter((j) => j.cancelRequestedAt !== null).map((j) => j.id),
+      held: held.map((j) => ({ id: j.id, token: j.token! })),
+    };
+  }
+
+  async cancelRequested(worker: string, ids: readonly string[]): Promise<string[]> {
+    return ids.filter((id) => {
+      const j = this.#jobs.get(id);
+      return j?.state === "claimed" && j.claimedBy === worker && j.cancelRequestedAt !== null;
+    });
   }
 
   async unregister(workerId: string): Promise<void> {
@@ -170,18 +260,29 @@ export class MemoryStorage implements Storage {
   async rescue(leaseMs: number): Promise<Rescued[]> {
     const now = Date.now();
     const out: Rescued[] = [];
+    for (const [id, w] of this.#workers) {
+      if (w.beat < now - leaseMs) this.#workers.delete(id);
+    }
     for (const j of this.#jobs.values()) {
       if (j.state !== "claimed" || j.claimedAt!.getTime() >= now - leaseMs) continue;
       const w = this.#workers.get(j.claimedBy!);
       if (w !== undefined && w.beat > now - leaseMs) continue;
       const worker = j.claimedBy!;
-      const spent = j.attempt >= j.maxAttempts;
+      const spent = j.attempt >= j.maxAttempts || j.cancelRequestedAt !== null;
       j.errors.push({
         attempt: j.attempt,
         at: new Date(now).toISOString(),
         code: "WORKER_LOST",
         message: `worker ${worker} stopped heartbeating`,
       });
+      if (j.cancelRequestedAt !== null) {
+        j.errors.push({
+          attempt: j.attempt,
+          at: new Date(now).toISOString(),
+          code: "CANCELLED",
+          message: "cancelled",
+        });
+      }
       Object.assign(j, {
         state: spent ? "failed" : "ready",
         finishedAt: spent ? new Date(now) : null,
@@ -202,11 +303,13 @@ export class MemoryStorage implements Storage {
   }
 
   async getJob(id: string): Promise<Job | null> {
+    assertJobId(id);
     const j = this.#jobs.get(id);
     return j === undefined ? null : this.#copy(j);
   }
 
   async retry(id: string): Promise<Job> {
+    assertJobId(id);
     const j = this.#jobs.get(id);
     if (j === undefined)
       throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
@@ -231,6 +334,7 @@ export class MemoryStorage implements Storage {
   }
 
   async cancel(id: string): Promise<CancelOutcome> {
+    assertJobId(id);
     const j = this.#jobs.get(id);
     if (j === undefined)
       throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });

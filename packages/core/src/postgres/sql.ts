@@ -71,10 +71,13 @@ SELECT
            WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
     AS notified`;
 
+  // Only tasks the worker has handlers for: during a rolling deploy an old
+  // worker must not burn the attempts of a task it does not know.
   const claim = (queueFilter: string) => `
 WITH picked AS (
   SELECT id FROM ${t}
   WHERE state = 'ready' AND ${queueFilter} AND run_at <= now()
+    AND ($4::text IS NULL OR task = ANY (ARRAY(SELECT jsonb_array_elements_text($4::text::jsonb))))
   ORDER BY priority, run_at, id
   LIMIT $2::integer
   FOR UPDATE SKIP LOCKED
@@ -101,23 +104,34 @@ WHERE key IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND state IN ('
 WITH s AS (
   SELECT * FROM jsonb_to_recordset($1::text::jsonb)
     AS s(id bigint, token uuid, kind text, delay bigint, error jsonb, result jsonb)
+), t AS (
+  -- A recorded cancel outlives the run: what would make the job ready again
+  -- (retry, snooze, release) fails it as cancelled instead.
+  SELECT s.*, (j.cancel_requested_at IS NOT NULL AND s.kind IN ('retry', 'snooze', 'release'))
+    AS cancelled
+  FROM s JOIN ${t} j ON j.id = s.id AND j.claim_token = s.token
 )
 UPDATE ${t} j SET
-  state = CASE s.kind WHEN 'finish' THEN 'finished' WHEN 'fail' THEN 'failed' ELSE 'ready' END,
-  attempt = CASE WHEN s.kind IN ('snooze', 'release') THEN j.attempt - 1 ELSE j.attempt END,
-  run_at = CASE WHEN s.kind IN ('retry', 'snooze')
-    THEN now() + s.delay * interval '1 millisecond' ELSE j.run_at END,
-  errors = CASE WHEN s.error IS NULL THEN j.errors
-    ELSE j.errors || jsonb_build_array(s.error || jsonb_build_object('at', now())) END,
-  result = CASE WHEN s.kind = 'finish' THEN s.result ELSE j.result END,
-  finished_at = CASE WHEN s.kind IN ('finish', 'fail') THEN now() END,
-  cancel_requested_at = CASE WHEN s.kind IN ('finish', 'fail') THEN j.cancel_requested_at END,
+  state = CASE WHEN t.kind = 'finish' THEN 'finished'
+    WHEN t.kind = 'fail' OR t.cancelled THEN 'failed' ELSE 'ready' END,
+  attempt = CASE WHEN t.kind IN ('snooze', 'release') AND NOT t.cancelled
+    THEN j.attempt - 1 ELSE j.attempt END,
+  run_at = CASE WHEN t.kind IN ('retry', 'snooze') AND NOT t.cancelled
+    THEN now() + t.delay * interval '1 millisecond' ELSE j.run_at END,
+  errors = CASE WHEN t.error IS NULL AND NOT t.cancelled THEN j.errors ELSE j.errors
+    || CASE WHEN t.error IS NULL THEN '[]'::jsonb
+       ELSE jsonb_build_array(t.error || jsonb_build_object('at', now())) END
+    || CASE WHEN t.cancelled THEN jsonb_build_array(jsonb_build_object(
+         'attempt', j.attempt, 'at', now(), 'code', 'CANCELLED', 'message', 'cancelled'))
+       ELSE '[]'::jsonb END END,
+  result = CASE WHEN t.kind = 'finish' THEN t.result ELSE j.result END,
+  finished_at = CASE WHEN t.kind IN ('finish', 'fail') OR t.cancelled THEN now() END,
   claimed_by = NULL, claimed_at = NULL, claim_token = NULL
-FROM s
+FROM t
 -- A token is set only while claimed (a table constraint), so no state test: the
 -- planner then finds each row by its primary key instead of scanning all claims.
-WHERE j.id = s.id AND j.claim_token = s.token
-RETURNING j.id::text AS id`,
+WHERE j.id = t.id AND j.claim_token = t.token
+RETURNING j.id::text AS id, j.state AS state`,
     heartbeat: `
 WITH beat AS (
   INSERT INTO ${w} (id, queues, host, pid)
@@ -125,9 +139,15 @@ WITH beat AS (
   ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
   RETURNING id
 )
-SELECT coalesce(json_agg(j.id::text), '[]')::text AS cancelled
+SELECT coalesce(json_agg(json_build_object('id', j.id::text, 'token', j.claim_token::text,
+  'cancel', j.cancel_requested_at IS NOT NULL)), '[]')::text AS held
 FROM ${t} j
-WHERE j.claimed_by = $1::text AND j.state = 'claimed' AND j.cancel_requested_at IS NOT NULL`,
+WHERE j.claimed_by = $1::text AND j.state = 'claimed'`,
+    cancelRequested: `
+SELECT coalesce(json_agg(j.id::text), '[]')::text AS ids
+FROM ${t} j
+WHERE j.id IN (SELECT (jsonb_array_elements_text($2::text::jsonb))::bigint)
+  AND j.claimed_by = $1::text AND j.state = 'claimed' AND j.cancel_requested_at IS NOT NULL`,
     unregister: `DELETE FROM ${w} WHERE id = $1::text`,
     rescue: `
 WITH dead AS (
@@ -138,13 +158,22 @@ WITH dead AS (
       SELECT 1 FROM ${w} w
       WHERE w.id = j.claimed_by AND w.heartbeat_at > now() - $1::bigint * interval '1 millisecond')
   FOR UPDATE OF j SKIP LOCKED
+), gone AS (
+  -- Rows of workers that died without unregistering. A worker that was only
+  -- slow registers again with its next heartbeat.
+  DELETE FROM ${w} w WHERE w.heartbeat_at < now() - $1::bigint * interval '1 millisecond'
 )
 UPDATE ${t} j SET
-  state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'ready' END,
-  finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+  state = CASE WHEN j.attempt >= j.max_attempts OR j.cancel_requested_at IS NOT NULL
+    THEN 'failed' ELSE 'ready' END,
+  finished_at = CASE WHEN j.attempt >= j.max_attempts OR j.cancel_requested_at IS NOT NULL
+    THEN now() END,
   errors = j.errors || jsonb_build_array(jsonb_build_object(
     'attempt', j.attempt, 'at', now(), 'code', 'WORKER_LOST',
-    'message', 'worker ' || dead.worker || ' stopped heartbeating')),
+    'message', 'worker ' || dead.worker || ' stopped heartbeating'))
+    || CASE WHEN j.cancel_requested_at IS NOT NULL THEN jsonb_build_array(jsonb_build_object(
+         'attempt', j.attempt, 'at', now(), 'code', 'CANCELLED', 'message', 'cancelled'))
+       ELSE '[]'::jsonb END,
   run_at = now(), claimed_by = NULL, claimed_at = NULL, claim_token = NULL
 FROM dead WHERE j.id = dead.id
 RETURNING json_build_object('id', j.id::text, 'task', j.task, 'queue', j.queue,
@@ -179,5 +208,16 @@ SELECT (SELECT state FROM target) AS was,
     lock: `SELECT true AS locked FROM pg_advisory_xact_lock(hashtext($1::text))`,
     applied: `SELECT json_agg(json_build_object('owner', owner, 'version', version))::text AS rows
 FROM "${schema}".migrations`,
+    /**
+     * The columns of whatever is called `jobs` or `workers` in the schema
+     * ($1), as a JSON object of name to column names. Reads the catalog only,
+     * so it needs no privilege on the tables and cannot fail on their data.
+     */
+    tables: `
+SELECT coalesce(json_object_agg(c.relname, (
+  SELECT coalesce(json_agg(a.attname::text), '[]'::json) FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), '{}'::json)::text AS tables
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1::text AND c.relname IN ('jobs', 'workers')`,
   };
 }

@@ -1,6 +1,7 @@
 import type { Driver, Executor } from "../driver.js";
 import { QError, sqlState } from "../errors.js";
-import type { ClaimedJob, Job } from "../job.js";
+import { assertJobId } from "../ids.js";
+import type { ClaimedJob, Job, JobState } from "../job.js";
 import { assertSchemaName } from "../names.js";
 import type {
   Beat,
@@ -17,6 +18,7 @@ import type {
 } from "../storage.js";
 import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
 import { claimedFromRow, parseJob, textColumn } from "./rows.js";
+import { checkSchema, Once } from "./schema-check.js";
 import { type Statements, statements } from "./sql.js";
 
 /** Inserts outside a transaction notify a queue at most once per this window. */
@@ -67,6 +69,10 @@ export class PostgresStorage implements Storage {
   readonly #notified = new Map<string, number>();
   /** …and the trailing notifications it owes. */
   readonly #trailing = new Map<string, NodeJS.Timeout>();
+  /** Whether the schema holds q's tables: checked once, on the pool. */
+  readonly #schemaChecked = new Once(() =>
+    checkSchema(this.#driver, this.#sql.tables, this.schema),
+  );
 
   constructor(driver: Driver, options: PostgresStorageOptions = {}) {
     this.#driver = driver;
@@ -78,6 +84,16 @@ export class PostgresStorage implements Storage {
   /** The executor for a caller's handle, or the pool. */
   executor(tx?: unknown): Executor {
     return tx === undefined ? this.#driver : this.#driver.executorFor(tx);
+  }
+
+  /**
+   * Before an operation's first statement: are q's tables there, and q's? A
+   * missing table → `NOT_MIGRATED`, someone else's → `SCHEMA_CONFLICT`. Runs
+   * on the pool, never on the caller's transaction, so a refusal leaves that
+   * usable; once it passed, it is not asked again.
+   */
+  #ensureSchema(): Promise<void> | void {
+    return this.#schemaChecked.run();
   }
 
   async #run<R extends Record<string, unknown>>(
@@ -97,6 +113,8 @@ export class PostgresStorage implements Storage {
     await this.#driver.transaction(async (tx) => {
       // Serialises concurrent migrators; held until COMMIT.
       await tx.query(this.#sql.lock, [`q:migrate:${s}`]);
+      // Someone else's jobs or workers table: refuse before writing anything.
+      await checkSchema(tx, this.#sql.tables, s, { missingIsFine: true });
       await tx.query(`CREATE SCHEMA IF NOT EXISTS "${s}"`);
       await tx.query(migrationsTableSql(s));
       const rows = await tx.query(this.#sql.applied);
@@ -114,11 +132,13 @@ export class PostgresStorage implements Storage {
         );
       }
     });
+    this.#schemaChecked.pass();
   }
 
   async insert(jobs: NewJob[], conflict: KeyConflict, tx?: unknown): Promise<Inserted[]> {
     if (jobs.length === 0) return [];
     const ex = this.executor(tx);
+    await this.#ensureSchema();
     const sql = conflict === "replace" ? this.#sql.insertReplace : this.#sql.insertSkip;
     const notify = this.#toNotify(jobs, tx === undefined);
     const rows = await this.#run(sql, [`[${jobs.map(newJobJson).join(",")}]`, notify], ex);
@@ -203,13 +223,20 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  async claim(worker: string, queues: readonly string[], limit: number): Promise<ClaimedJob[]> {
-    if (limit <= 0 || queues.length === 0) return [];
+  async claim(
+    worker: string,
+    queues: readonly string[],
+    limit: number,
+    tasks?: readonly string[],
+  ): Promise<ClaimedJob[]> {
+    if (limit <= 0 || queues.length === 0 || tasks?.length === 0) return [];
+    await this.#ensureSchema();
     const one = queues.length === 1;
     const rows = await this.#run(one ? this.#sql.claimOne : this.#sql.claimMany, [
       one ? queues[0] : JSON.stringify(queues),
       limit,
       worker,
+      tasks === undefined ? null : JSON.stringify(tasks),
     ]);
     const jobs = rows.map(claimedFromRow);
     // UPDATE … RETURNING has no order; hand jobs out in claim order.
@@ -223,6 +250,7 @@ export class PostgresStorage implements Storage {
 
   async settle(settlements: readonly Settlement[]): Promise<Settled[]> {
     if (settlements.length === 0) return [];
+    await this.#ensureSchema();
     const records = settlements.map((s) => ({
       id: s.id,
       token: s.token,
@@ -231,19 +259,50 @@ export class PostgresStorage implements Storage {
       error: "error" in s ? s.error : null,
       result: s.kind === "finish" && s.result !== null ? JSON.parse(s.result) : null,
     }));
-    const rows = await this.#run<{ id: string }>(this.#sql.settle, [JSON.stringify(records)]);
-    const applied = new Set(rows.map((r) => String(r.id)));
-    return settlements.map((s) => ({ id: s.id, kind: s.kind, applied: applied.has(s.id) }));
+    const rows = await this.#run<{ id: string; state: JobState }>(this.#sql.settle, [
+      JSON.stringify(records),
+    ]);
+    const applied = new Map(rows.map((r) => [String(r.id), r.state]));
+    return settlements.map((s) => {
+      const state = applied.get(s.id);
+      return state === undefined
+        ? { id: s.id, kind: s.kind, applied: false }
+        : { id: s.id, kind: s.kind, applied: true, state };
+    });
+  }
+
+  /** Where control statements run: the driver's own connection, else the pool. */
+  get #control(): Executor {
+    return this.#driver.control ?? this.#driver;
   }
 
   async heartbeat(worker: WorkerInfo): Promise<Beat> {
-    const rows = await this.#run(this.#sql.heartbeat, [
-      worker.id,
-      JSON.stringify(worker.queues),
-      worker.host,
-      worker.pid,
-    ]);
-    return { cancelled: JSON.parse(textColumn(rows, "cancelled") ?? "[]") as string[] };
+    await this.#ensureSchema();
+    const rows = await this.#run(
+      this.#sql.heartbeat,
+      [worker.id, JSON.stringify(worker.queues), worker.host, worker.pid],
+      this.#control,
+    );
+    const held = JSON.parse(textColumn(rows, "held") ?? "[]") as {
+      id: string;
+      token: string;
+      cancel: boolean;
+    }[];
+    return {
+      cancelled: held.filter((h) => h.cancel).map((h) => h.id),
+      held: held.map(({ id, token }) => ({ id, token })),
+    };
+  }
+
+  async cancelRequested(worker: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    await this.#ensureSchema();
+    const rows = await this.#run(
+      this.#sql.cancelRequested,
+      [worker, JSON.stringify(ids)],
+      this.#control,
+    );
+    return JSON.parse(textColumn(rows, "ids") ?? "[]") as string[];
   }
 
   async unregister(workerId: string): Promise<void> {
@@ -251,33 +310,36 @@ export class PostgresStorage implements Storage {
   }
 
   async rescue(leaseMs: number): Promise<Rescued[]> {
+    await this.#ensureSchema();
     const rows = await this.#run<{ job: string }>(this.#sql.rescue, [Math.round(leaseMs)]);
     return rows.map((r) => JSON.parse(String(r.job)) as Rescued);
   }
 
   async getJob(id: string, tx?: unknown): Promise<Job | null> {
-    if (!/^[0-9]{1,19}$/.test(id)) return null;
-    const rows = await this.#run<{ job: string }>(this.#sql.getJob, [id], this.executor(tx));
+    assertJobId(id);
+    const ex = this.executor(tx);
+    await this.#ensureSchema();
+    const rows = await this.#run<{ job: string }>(this.#sql.getJob, [id], ex);
     const text = textColumn(rows, "job");
     return text === null ? null : parseJob(text);
   }
 
   async retry(id: string, tx?: unknown): Promise<Job> {
+    assertJobId(id);
     const ex = this.executor(tx);
-    if (/^[0-9]{1,19}$/.test(id)) {
-      let rows: Record<string, unknown>[];
-      try {
-        rows = await this.#run(this.#sql.retry, [id], ex);
-      } catch (error) {
-        if (sqlState(error) !== "23505") throw error;
-        throw new QError("INVALID_STATE", `job ${id} cannot be retried: a live job holds its key`, {
-          cause: error,
-          details: { id },
-        });
-      }
-      const text = textColumn(rows, "job");
-      if (text !== null) return parseJob(text);
+    await this.#ensureSchema();
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await this.#run(this.#sql.retry, [id], ex);
+    } catch (error) {
+      if (sqlState(error) !== "23505") throw error;
+      throw new QError("INVALID_STATE", `job ${id} cannot be retried: a live job holds its key`, {
+        cause: error,
+        details: { id },
+      });
     }
+    const text = textColumn(rows, "job");
+    if (text !== null) return parseJob(text);
     const job = await this.getJob(id, tx);
     if (job === null)
       throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
@@ -291,9 +353,10 @@ export class PostgresStorage implements Storage {
   }
 
   async cancel(id: string, tx?: unknown): Promise<CancelOutcome> {
-    const was = /^[0-9]{1,19}$/.test(id)
-      ? textColumn(await this.#run(this.#sql.cancel, [id], this.executor(tx)), "was")
-      : null;
+    assertJobId(id);
+    const ex = this.executor(tx);
+    await this.#ensureSchema();
+    const was = textColumn(await this.#run(this.#sql.cancel, [id], ex), "was");
     if (was === null)
       throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
     return was === "ready" ? "cancelled" : was === "claimed" ? "requested" : "terminal";

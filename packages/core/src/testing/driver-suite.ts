@@ -5,6 +5,7 @@ import { silentLogger } from "../logger.js";
 import { PostgresStorage } from "../postgres/storage.js";
 import { createQueue } from "../queue.js";
 import { defineTask } from "../task.js";
+import { wrapStorage } from "./hardening-suite.js";
 import type { DriverHarness, MakeHarness } from "./harness.js";
 import { describeStorage } from "./storage-suite.js";
 import { waitFor } from "./wait.js";
@@ -55,9 +56,9 @@ export function describeDriver(
       schemasMade.push(s);
       return s;
     };
-    const count = async (driver: Driver, s: string) =>
+    const count = async (driver: Driver, s: string, table = "jobs") =>
       Number(
-        (await driver.query<{ n: string }>(`SELECT count(*)::int AS n FROM "${s}".jobs`))[0]!.n,
+        (await driver.query<{ n: string }>(`SELECT count(*)::int AS n FROM "${s}".${table}`))[0]!.n,
       );
 
     describeStorage(name, async () => {
@@ -65,6 +66,7 @@ export function describeDriver(
       return {
         storage: new PostgresStorage(h.driver, { schema: s }),
         countJobs: () => count(h.driver, s),
+        countWorkers: () => count(h.driver, s, "workers"),
         close: async () => {},
       };
     });
@@ -258,6 +260,194 @@ export function describeDriver(
       });
     });
 
+    describe("bad input in the caller's transaction", () => {
+      const HIGH = "🎉".slice(0, 1);
+      const echo = defineTask({ handler: async (_p: unknown) => {} });
+      const queueIn = (s: string) =>
+        createQueue({ driver: h.driver, schema: s, tasks: { echo }, logger: silentLogger });
+      type Q = ReturnType<typeof queueIn>;
+      const cases: [string, string, (q: Q, tx: unknown) => Promise<unknown>][] = [
+        [
+          "a NUL in the payload",
+          "PAYLOAD_NOT_JSON",
+          (q, tx) => q.enqueue("echo", "a\u0000", { tx }),
+        ],
+        [
+          "a lone surrogate in the payload",
+          "PAYLOAD_NOT_JSON",
+          (q, tx) => q.enqueue("echo", { s: HIGH }, { tx }),
+        ],
+        [
+          "a lone surrogate as a payload key",
+          "PAYLOAD_NOT_JSON",
+          (q, tx) => q.enqueue("echo", { [HIGH]: 1 }, { tx }),
+        ],
+        [
+          "a NUL in the key",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, key: "k\u0000" }),
+        ],
+        [
+          "a lone surrogate in the key",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, key: HIGH }),
+        ],
+        [
+          "runAt in year 10000",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, runAt: new Date("+010000-01-01T00:00:00Z") }),
+        ],
+        [
+          "runAt in year 0",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, runAt: new Date("0000-06-01T00:00:00Z") }),
+        ],
+        [
+          "runAt in a negative year",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, runAt: new Date("-000100-01-01T00:00:00Z") }),
+        ],
+        [
+          "an invalid runAt",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, runAt: new Date("nope") }),
+        ],
+        [
+          "a delay beyond range",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, delay: 1e20 }),
+        ],
+        [
+          "an infinite delay",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, delay: Number.POSITIVE_INFINITY }),
+        ],
+        [
+          "a NaN delay",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueue("echo", null, { tx, delay: Number.NaN }),
+        ],
+        [
+          "getJob of an id beyond bigint",
+          "INVALID_JOB_ID",
+          (q, tx) => q.getJob("9223372036854775808", { tx }),
+        ],
+        [
+          "cancel of an id beyond bigint",
+          "INVALID_JOB_ID",
+          (q, tx) => q.cancel("99999999999999999999", { tx }),
+        ],
+        [
+          "retry of an id beyond bigint",
+          "INVALID_JOB_ID",
+          (q, tx) => q.retry("9223372036854775808", { tx }),
+        ],
+        ["getJob of a malformed id", "INVALID_JOB_ID", (q, tx) => q.getJob("12abc", { tx })],
+        [
+          "enqueueMany of something not an array",
+          "INVALID_OPTION",
+          (q, tx) => q.enqueueMany({} as never, { tx }),
+        ],
+      ];
+
+      /**
+       * Runs `refuse` inside a native transaction, expecting `code`; then the
+       * same transaction must still run a statement and commit an enqueue,
+       * which proves no statement of the refused call failed in it.
+       */
+      const refusedAndUsable = async (
+        q: Q,
+        code: string,
+        refuse: (tx: unknown) => Promise<unknown>,
+      ) => {
+        const committed = await h.withNativeTransaction(async (tx) => {
+          const error = await refuse(tx).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(QError);
+          expect((error as QError).code).toBe(code);
+          expect(await h.driver.executorFor(tx).query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+          return q.enqueue("echo", { after: code }, { tx });
+        });
+        expect(await q.getJob(committed.id)).toMatchObject({
+          state: "ready",
+          payload: { after: code },
+        });
+      };
+
+      for (const [label, code, run] of cases) {
+        it(`${label} → ${code}; the transaction stays usable and commits`, async () => {
+          const s = schema();
+          const q = queueIn(s);
+          await q.migrate();
+          await refusedAndUsable(q, code, (tx) => run(q, tx));
+          expect(await count(h.driver, s)).toBe(1);
+        });
+      }
+
+      const tableInfo = async (s: string) =>
+        (
+          await h.driver.query<{ migrations: string | null; jobs: string | null }>(
+            `SELECT to_regclass($1::text)::text AS migrations,
+               (SELECT string_agg(attname::text, ',' ORDER BY attnum) FROM pg_attribute
+                WHERE attrelid = to_regclass($2::text) AND attnum > 0 AND NOT attisdropped) AS jobs`,
+            [`"${s}".migrations`, `"${s}".jobs`],
+          )
+        )[0];
+
+      it("a jobs table that is not q's: migrate → SCHEMA_CONFLICT and writes nothing; calls in a transaction → SCHEMA_CONFLICT, the transaction stays usable", async () => {
+        const s = schema();
+        await h.driver.query(`CREATE SCHEMA "${s}"`);
+        await h.driver.query(`CREATE TABLE "${s}".jobs (id int)`);
+        const q = queueIn(s);
+        await expect(q.migrate()).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
+        expect(await tableInfo(s)).toEqual({ migrations: null, jobs: "id" });
+        for (const refuse of [
+          (tx: unknown) => q.enqueue("echo", 1, { tx }),
+          (tx: unknown) => q.getJob("1", { tx }),
+          (tx: unknown) => q.cancel("1", { tx }),
+          (tx: unknown) => q.retry("1", { tx }),
+        ]) {
+          await h.withNativeTransaction(async (tx) => {
+            await expect(refuse(tx)).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
+            await h.driver.executorFor(tx).query(`INSERT INTO "${s}".jobs (id) VALUES (7)`);
+          });
+        }
+        const rows = await h.driver.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "${s}".jobs WHERE id = 7`,
+        );
+        expect(Number(rows[0]!.n)).toBe(4);
+        // Still refused on the next call: a failed check is not cached.
+        await expect(q.enqueue("echo", 1)).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
+      });
+
+      it("a workers table that is not q's: migrate → SCHEMA_CONFLICT and writes nothing", async () => {
+        const s = schema();
+        await h.driver.query(`CREATE SCHEMA "${s}"`);
+        await h.driver.query(`CREATE TABLE "${s}".workers (name text)`);
+        const q = queueIn(s);
+        await expect(q.migrate()).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
+        expect(await tableInfo(s)).toEqual({ migrations: null, jobs: null });
+        await expect(q.enqueue("echo", 1)).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
+      });
+
+      it("tables missing: calls in a transaction → NOT_MIGRATED, the transaction stays usable; after migrate they work", async () => {
+        const s = schema();
+        const q = queueIn(s);
+        await h.withNativeTransaction(async (tx) => {
+          await expect(q.enqueue("echo", 1, { tx })).rejects.toMatchObject({
+            code: "NOT_MIGRATED",
+          });
+          await expect(q.getJob("1", { tx })).rejects.toMatchObject({ code: "NOT_MIGRATED" });
+          expect(await h.driver.executorFor(tx).query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+        });
+        await q.migrate();
+        await refusedAndUsable(q, "INVALID_JOB_ID", (tx) => q.cancel("0", { tx }));
+        expect(await count(h.driver, s)).toBe(1);
+      });
+    });
+
     describe("jobs through the driver", () => {
       const setup = async (handler: (p: unknown) => unknown = () => {}) => {
         const s = schema();
@@ -315,11 +505,25 @@ export function describeDriver(
       it("enqueue in the caller's committed transaction runs, and wakes an idle worker", async () => {
         const ran: unknown[] = [];
         const { queue, s } = await setup((p) => ran.push(p));
+        let claims = 0;
+        const counted = createQueue({
+          storage: wrapStorage(queue.storage, {
+            claim: async (...args) => {
+              try {
+                return await queue.storage.claim(...args);
+              } finally {
+                claims++;
+              }
+            },
+          }),
+          tasks: queue.tasks,
+          logger: silentLogger,
+        });
         // Without LISTEN the worker must still find it by polling.
-        const w = await queue.work({ pollInterval: h.listens ? 60_000 : 100, settleDelay: 1 });
+        const w = await counted.work({ pollInterval: h.listens ? 60_000 : 100, settleDelay: 1 });
         try {
-          // Let the idle worker's first claim pass so only a wake-up can find the job.
-          await new Promise((r) => setTimeout(r, 100));
+          // The idle worker's first claim is over: only a wake-up (or a poll) can find the job.
+          await waitFor(() => claims > 0, { what: "the idle worker's first claim" });
           const started = Date.now();
           const inside = await h.withNativeTransaction(async (tx) => {
             const r = await queue.enqueue("echo", { order: 1 }, { tx });

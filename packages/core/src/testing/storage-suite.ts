@@ -8,6 +8,8 @@ import type { Storage } from "../storage.js";
 import { type AnyTask, defineTask, type TaskMap } from "../task.js";
 import type { WorkOptions } from "../worker/options.js";
 import type { Worker } from "../worker/worker.js";
+import { describeBadInput } from "./bad-input-suite.js";
+import { describeHardening } from "./hardening-suite.js";
 import { waitFor } from "./wait.js";
 
 /** A fresh, empty storage for one test. */
@@ -15,6 +17,8 @@ export interface StorageFixture {
   storage: Storage;
   /** Rows in the jobs table, to prove bad input wrote nothing. */
   countJobs(): Promise<number>;
+  /** Rows in the workers table, to prove none piles up. */
+  countWorkers(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -98,7 +102,7 @@ export function describeStorage(name: string, make: MakeStorage): void {
         const [s] = await f.storage.settle([
           { kind: "finish", id, token: job!.token, result: JSON.stringify({ ok: [1, "é"] }) },
         ]);
-        expect(s).toEqual({ id, kind: "finish", applied: true });
+        expect(s).toEqual({ id, kind: "finish", applied: true, state: "finished" });
         const done = await f.storage.getJob(id);
         expect(done).toMatchObject({
           state: "finished",
@@ -185,14 +189,17 @@ export function describeStorage(name: string, make: MakeStorage): void {
         const q = queueOf({ noop });
         const { id } = await q.enqueue("noop", null);
         await f.storage.heartbeat({ id: "w1", queues: ["default"], host: "h", pid: 1 });
-        await f.storage.claim("w1", ["default"], 1);
+        const [job] = await f.storage.claim("w1", ["default"], 1);
         expect(await q.cancel(id)).toBe("requested");
         expect((await f.storage.getJob(id))!.cancelRequestedAt).toBeInstanceOf(Date);
         expect(
           await f.storage.heartbeat({ id: "w1", queues: ["default"], host: "h", pid: 1 }),
         ).toEqual({
           cancelled: [id],
+          held: [{ id, token: job!.token }],
         });
+        expect(await f.storage.cancelRequested("w1", [id, "999999"])).toEqual([id]);
+        expect(await f.storage.cancelRequested("w2", [id])).toEqual([]);
       });
 
       it("retry by hand: failed → ready with fresh attempts; other states refuse", async () => {
@@ -243,17 +250,28 @@ export function describeStorage(name: string, make: MakeStorage): void {
 
       it("rescue leaves jobs of a worker that keeps heartbeating", async () => {
         const q = queueOf({ noop });
-        const { id } = await q.enqueue("noop", null);
+        const alive = await q.enqueue("noop", "alive");
+        const silent = await q.enqueue("noop", "silent");
         const me = { id: "alive", queues: ["default"], host: "h", pid: 1 };
         await f.storage.heartbeat(me);
-        await f.storage.claim("alive", ["default"], 1);
-        const until = Date.now() + 400;
-        while (Date.now() < until) {
-          await f.storage.heartbeat(me);
-          expect(await f.storage.rescue(150)).toEqual([]);
-          await new Promise((r) => setTimeout(r, 30));
-        }
-        expect(await state(id)).toBe("claimed");
+        await f.storage.heartbeat({ id: "silent", queues: ["default"], host: "h", pid: 2 });
+        // The live worker claims first: its claim is the older one.
+        expect(await f.storage.claim("alive", ["default"], 1)).toMatchObject([{ id: alive.id }]);
+        expect(await f.storage.claim("silent", ["default"], 1)).toMatchObject([{ id: silent.id }]);
+        // Rescue until the lease has passed for the silent worker's claim (so for both claims).
+        const rescued = await waitFor(
+          async () => {
+            await f.storage.heartbeat(me);
+            const r = await f.storage.rescue(300);
+            return r.length > 0 ? r : null;
+          },
+          { what: "the silent worker's job rescued" },
+        );
+        expect(rescued.map((r) => r.id)).toEqual([silent.id]);
+        expect(await f.storage.getJob(alive.id)).toMatchObject({
+          state: "claimed",
+          claimedBy: "alive",
+        });
       });
     });
 
@@ -561,7 +579,7 @@ export function describeStorage(name: string, make: MakeStorage): void {
         expect(started).toBe(1);
       });
 
-      it("after shutdownTimeout, running handlers are aborted and their jobs released uncharged", async () => {
+      it("after shutdownTimeout, running handlers are aborted and their runs charged (SHUTDOWN)", async () => {
         let reason: unknown;
         const q = queueOf({
           stuck: defineTask({
@@ -580,24 +598,67 @@ export function describeStorage(name: string, make: MakeStorage): void {
         await waitFor(() => w.running === 1, { what: "running" });
         await w.stop();
         expect((reason as QError).code).toBe("SHUTDOWN");
+        // The handler had started: the attempt stands and the job runs again at once.
+        expect(await f.storage.getJob(id)).toMatchObject({
+          state: "ready",
+          attempt: 1,
+          claimedBy: null,
+          errors: [{ attempt: 1, code: "SHUTDOWN" }],
+        });
+      });
+
+      it("a job whose task this worker does not know waits, unclaimed, for a worker that knows it", async () => {
+        const producer = queueOf({ noop, other: noop });
+        // First in line: a worker that claimed it would take it before the others.
+        const { id } = await producer.enqueue("other", null);
+        const known = await producer.enqueueMany(
+          [1, 2, 3].map((payload) => ({ task: "noop" as const, payload })),
+        );
+        const consumer = queueOf({ noop });
+        await work(consumer);
+        const finished = async (ids: string[]) =>
+          (await Promise.all(ids.map(state))).every((s) => s === "finished");
+        await waitFor(() => finished(known.map((r) => r.id)), { what: "the known jobs" });
+        // Another claim after the unknown job was due: still not taken.
+        const later = await producer.enqueue("noop", 4);
+        await waitFor(() => finished([later.id]), { what: "a later known job" });
         expect(await f.storage.getJob(id)).toMatchObject({
           state: "ready",
           attempt: 0,
           errors: [],
         });
+        await work(producer);
+        await waitFor(async () => (await state(id)) === "finished", { what: "finished" });
+        expect(await f.storage.getJob(id)).toMatchObject({ attempt: 1, errors: [] });
       });
 
-      it("a job whose task this worker does not know is retried, not lost", async () => {
-        const producer = queueOf({ noop, other: noop });
-        const { id } = await producer.enqueue("other", null, { maxAttempts: 1 });
-        const consumer = queueOf({ noop });
-        await work(consumer);
-        await waitFor(async () => (await state(id)) === "failed", { what: "failed" });
-        expect((await f.storage.getJob(id))!.errors[0]).toMatchObject({ code: "UNKNOWN_TASK" });
+      it("a job that fails once is retried and then finishes", async () => {
+        let calls = 0;
+        const q = queueOf({
+          flaky: defineTask({
+            maxAttempts: 3,
+            backoff: () => 10,
+            handler: async (_: null, ctx) => {
+              calls++;
+              if (ctx.attempt === 1) throw new Error("first try fails");
+              return ctx.attempt;
+            },
+          }),
+        });
+        const { id } = await q.enqueue("flaky", null);
+        await work(q);
+        await waitFor(async () => (await state(id)) === "finished", { what: "finish" });
+        expect(calls).toBe(2);
+        const j = await f.storage.getJob(id);
+        expect(j).toMatchObject({ state: "finished", attempt: 2, result: 2 });
+        expect(j!.errors).toMatchObject([{ attempt: 1, message: "first try fails" }]);
       });
     });
 
+    describeHardening(() => f);
+
     describe("bad input", () => {
+      describeBadInput(() => f);
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
       const cases: [

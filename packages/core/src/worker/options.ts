@@ -30,6 +30,12 @@ export interface WorkOptions {
   /** Settlements are written together within this window. Default 2 ms. */
   settleDelay?: number;
   /**
+   * A claim, settle, heartbeat or rescue that does not answer within this
+   * many ms is abandoned (an `error` event with `STATEMENT_TIMEOUT`) and the
+   * worker carries on. Default: half the lease, at most 10 000 ms.
+   */
+  statementTimeout?: number;
+  /**
    * A readable name for this worker in logs and in the workers table. Default
    * `host:pid`. The id always gets a random suffix: a restarted process must
    * never pass for the dead one, whose claimed jobs are rescued by the lease.
@@ -50,6 +56,7 @@ export interface WorkSettings {
   rescueInterval: number;
   shutdownTimeout: number;
   settleDelay: number;
+  statementTimeout: number;
 }
 
 /** Checks the options (bad ones throw `INVALID_OPTION` or a name error) and fills in defaults. */
@@ -87,5 +94,10 @@ export function workSettings(options: WorkOptions, tasks: TaskMap): WorkSettings
     rescueInterval: msOption("rescueInterval", options.rescueInterval ?? leaseTimeout / 2, 10),
     shutdownTimeout: msOption("shutdownTimeout", options.shutdownTimeout ?? 10_000),
     settleDelay: msOption("settleDelay", options.settleDelay ?? 2),
+    statementTimeout: msOption(
+      "statementTimeout",
+      options.statementTimeout ?? Math.min(10_000, leaseTimeout / 2),
+      10,
+    ),
   };
 }

