@@ -209,6 +209,17 @@ SELECT (SELECT state FROM target) AS was,
     applied: `SELECT json_agg(json_build_object('owner', owner, 'version', version))::text AS rows
 FROM "${schema}".migrations`,
     /**
+     * Whether the schema ($1) and its migrations table exist. `CREATE … IF NOT
+     * EXISTS` checks the CREATE privilege before existence, so a role with DML
+     * rights only may migrate an up-to-date schema only if nothing is created.
+     */
+    present: `
+SELECT json_build_object(
+  'schema', EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1::text),
+  'migrations', EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = $1::text AND c.relname = 'migrations'))::text AS present`,
+    /**
      * The columns of whatever is called `jobs` or `workers` in the schema
      * ($1), as a JSON object of name to column names. Reads the catalog only,
      * so it needs no privilege on the tables and cannot fail on their data.

@@ -115,8 +115,14 @@ export class PostgresStorage implements Storage {
       await tx.query(this.#sql.lock, [`q:migrate:${s}`]);
       // Someone else's jobs or workers table: refuse before writing anything.
       await checkSchema(tx, this.#sql.tables, s, { missingIsFine: true });
-      await tx.query(`CREATE SCHEMA IF NOT EXISTS "${s}"`);
-      await tx.query(migrationsTableSql(s));
+      const present = JSON.parse(
+        textColumn(await tx.query(this.#sql.present, [s]), "present") ?? "{}",
+      ) as {
+        schema?: boolean;
+        migrations?: boolean;
+      };
+      if (!present.schema) await tx.query(`CREATE SCHEMA IF NOT EXISTS "${s}"`);
+      if (!present.migrations) await tx.query(migrationsTableSql(s));
       const rows = await tx.query(this.#sql.applied);
       const applied = new Set(
         (JSON.parse(textColumn(rows, "rows") ?? "[]") as { owner: string; version: number }[]).map(
