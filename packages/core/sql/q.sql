@@ -57,3 +57,9 @@ CREATE TABLE IF NOT EXISTS "q".workers (
 );
 
 INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 1, 'init') ON CONFLICT DO NOTHING;
+
+-- core 2: meta
+
+ALTER TABLE "q".jobs ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}';
+
+INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 2, 'meta') ON CONFLICT DO NOTHING;

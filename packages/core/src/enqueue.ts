@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { QError } from "./errors.js";
 import { toJsonText } from "./json.js";
 import { assertQueueName, assertTaskName } from "./names.js";
-import { dateOption, delayOption, INT32_MAX, intOption, keyOption } from "./options.js";
+import { dateOption, delayOption, INT32_MAX, intOption, keyOption, metaOption } from "./options.js";
 import type { KeyConflict, NewJob } from "./storage.js";
 import type { TaskMap } from "./task.js";
 
@@ -26,6 +26,12 @@ export interface JobOptions {
   key?: string;
   /** Runs in all. Default: the task's maxAttempts, else 25. */
   maxAttempts?: number;
+  /**
+   * A plain JSON object stored with the job and shown by `getJob` and the
+   * handler's `ctx.job.meta` (for tracing ids, who asked, which schedule).
+   * q never reads it. Default `{}`.
+   */
+  meta?: Record<string, unknown>;
 }
 
 /** Options of an enqueue call as a whole. */
@@ -104,6 +110,7 @@ export async function prepareJob(
       1_000_000,
     ),
     key: options.key === undefined ? null : keyOption(options.key),
+    meta: options.meta === undefined ? "{}" : metaOption(options.meta),
   };
 }
 

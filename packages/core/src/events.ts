@@ -19,6 +19,8 @@ export interface QueueEvents {
   lost: { job: ClaimedJob; worker: string };
   /** Something failed inside a worker (a claim, a heartbeat, a flush); it keeps going. */
   error: { error: unknown; worker: string; during: string };
+  /** Something a plugin reports (`@q/cron` enqueued a tick, `@q/cleanup` deleted rows). */
+  plugin: { plugin: string; event: string; data: Record<string, unknown> };
 }
 
 export type QueueEventName = keyof QueueEvents;

@@ -13,6 +13,7 @@ export type { ClaimedJob, Job, JobError, JobState } from "./job.js";
 export { storableText } from "./json.js";
 export { MAX_DELAY_MS, MAX_RUN_AT_MS, MIN_RUN_AT_MS } from "./limits.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
+export type { Plugin, PluginContext, PluginQueue } from "./plugin.js";
 export { coreMigrations, type Migration, migrationScript } from "./postgres/migrations.js";
 export { PostgresStorage, type PostgresStorageOptions } from "./postgres/storage.js";
 export { createQueue, type JobSpec, Queue, type QueueOptions } from "./queue.js";

@@ -26,6 +26,12 @@ export interface Job<Payload = unknown> {
   attempt: number;
   maxAttempts: number;
   key: string | null;
+  /**
+   * What the enqueuer attached (`{}` when nothing): a plain JSON object that q
+   * stores and hands back but never reads. `@q/cron` puts `{ cron: { schedule,
+   * tick } }` here.
+   */
+  meta: Record<string, unknown>;
   /** The worker holding the claim, while `claimed`. */
   claimedBy: string | null;
   claimedAt: Date | null;

@@ -1,5 +1,5 @@
 import { QError } from "./errors.js";
-import { isStorableText } from "./json.js";
+import { isStorableText, toJsonText } from "./json.js";
 import { MAX_DELAY_MS, MAX_RUN_AT_MS, MIN_RUN_AT_MS } from "./limits.js";
 
 /** Checks enqueue and worker options; bad ones fail before any SQL runs. */
@@ -79,3 +79,23 @@ export function keyOption(value: unknown): string {
 }
 
 export const INT32_MAX = 2_147_483_647;
+
+/**
+ * A job's `meta`: a plain object (not an array, not null), JSON all the way
+ * down and storable. Returns its JSON text.
+ */
+export function metaOption(value: unknown): string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new QError("INVALID_OPTION", "meta must be a plain object", {
+      details: { option: "meta", value },
+    });
+  }
+  try {
+    return toJsonText(value, "meta");
+  } catch (error) {
+    throw new QError("INVALID_OPTION", (error as Error).message, {
+      cause: error,
+      details: { option: "meta" },
+    });
+  }
+}

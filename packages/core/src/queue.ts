@@ -11,6 +11,8 @@ import { Emitter, type Listener, type QueueEventName } from "./events.js";
 import { assertJobId } from "./ids.js";
 import type { Job } from "./job.js";
 import { consoleLogger, type Logger } from "./logger.js";
+import type { Plugin, PluginQueue } from "./plugin.js";
+import { PluginHost, pluginMigrations } from "./plugin-host.js";
 import type { Migration } from "./postgres/migrations.js";
 import { PostgresStorage } from "./postgres/storage.js";
 import type { CancelOutcome, Storage } from "./storage.js";
@@ -32,6 +34,12 @@ export interface QueueOptions<T extends TaskMap> {
   logger?: Logger;
   /** Extra migrations applied by `migrate()` (plugins bring theirs). */
   migrations?: readonly Migration[];
+  /**
+   * Plugins such as `@q/cron` and `@q/cleanup`. `migrate()` applies their
+   * migrations; they start with the first `work()` (or `start()`) and stop
+   * with `close()`, or when the last worker stops unless `start()` was called.
+   */
+  plugins?: readonly Plugin[];
 }
 
 /** One job for {@link Queue.enqueueMany}. */
@@ -46,6 +54,10 @@ export class Queue<T extends TaskMap> {
   readonly logger: Logger;
   readonly #events = new Emitter();
   readonly #workers = new Set<Worker>();
+  readonly #plugins: PluginHost;
+  readonly #pluginList: readonly Plugin[];
+  /** `start()` was called: plugins run until `close()`, workers or not. */
+  #started = false;
   #closed = false;
 
   constructor(options: QueueOptions<T>) {
@@ -56,10 +68,50 @@ export class Queue<T extends TaskMap> {
     }
     this.tasks = options.tasks;
     this.logger = options.logger ?? consoleLogger();
-    const storageOptions: { schema?: string; migrations?: readonly Migration[] } = {};
+    this.#pluginList = [...(options.plugins ?? [])];
+    const migrations = [...(options.migrations ?? []), ...pluginMigrations(this.#pluginList)];
+    const storageOptions: { schema?: string; migrations?: readonly Migration[] } = { migrations };
     if (options.schema !== undefined) storageOptions.schema = options.schema;
-    if (options.migrations !== undefined) storageOptions.migrations = options.migrations;
-    this.storage = options.storage ?? new PostgresStorage(options.driver!, storageOptions);
+    const postgres =
+      options.storage === undefined
+        ? new PostgresStorage(options.driver!, storageOptions)
+        : undefined;
+    this.storage = postgres ?? options.storage!;
+    this.#plugins = new PluginHost(this.#pluginList, {
+      driver: options.driver,
+      storage: this.storage,
+      schema: postgres?.schema ?? options.schema ?? "q",
+      events: this.#events,
+      logger: this.logger,
+      queue: this.#pluginQueue(),
+    });
+  }
+
+  #pluginQueue(): PluginQueue {
+    type AnyQueue = Queue<TaskMap>;
+    const self = this as unknown as AnyQueue;
+    return {
+      enqueue: (task, payload, options) => self.enqueue(task, payload, options),
+      enqueueMany: (jobs, options) =>
+        self.enqueueMany(jobs as readonly JobSpec<TaskMap>[], options),
+      getJob: (id) => self.getJob(id),
+      taskNames: Object.keys(this.tasks),
+    };
+  }
+
+  /** The queue's plugins, as given to `createQueue`. */
+  get plugins(): readonly Plugin[] {
+    return this.#pluginList;
+  }
+
+  /**
+   * Starts the plugins without a worker (a process that only schedules cron
+   * jobs, say). They run until `close()`. `work()` starts them too.
+   */
+  async start(): Promise<void> {
+    this.#open();
+    this.#started = true;
+    await this.#plugins.start();
   }
 
   #open(): void {
@@ -161,16 +213,23 @@ export class Queue<T extends TaskMap> {
       this.#events,
       this.logger,
       options,
-      () => this.#workers.delete(worker),
+      () => this.#forget(worker),
     );
     this.#workers.add(worker);
     try {
+      await this.#plugins.start();
       await worker.start();
     } catch (error) {
-      this.#workers.delete(worker);
+      await this.#forget(worker);
       throw error;
     }
     return worker;
+  }
+
+  /** Drops a stopped worker; the plugins stop with the last one unless `start()` was called. */
+  async #forget(worker: Worker): Promise<void> {
+    this.#workers.delete(worker);
+    if (this.#workers.size === 0 && !this.#started && !this.#closed) await this.#plugins.stop();
   }
 
   /** The workers of this queue that have not stopped. */
@@ -191,6 +250,7 @@ export class Queue<T extends TaskMap> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#workers].map((w) => w.stop()));
+    await this.#plugins.stop();
   }
 }
 

@@ -13,6 +13,8 @@ export interface NewJob {
   delayMs: number;
   maxAttempts: number;
   key: string | null;
+  /** `meta` as JSON text of a plain object. */
+  meta: string;
 }
 
 /** What to do when a job's key matches a live (ready or claimed) job. */

@@ -121,6 +121,7 @@ export class MemoryStorage implements Storage {
         priority: n.priority,
         runAt,
         maxAttempts: n.maxAttempts,
+        meta: JSON.parse(n.meta) as Record<string, unknown>,
       };
       if (held !== undefined) {
         if (conflict === "replace" && held.state === "ready") Object.assign(held, fields);

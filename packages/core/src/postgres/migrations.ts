@@ -64,6 +64,15 @@ export const coreMigrations: readonly Migration[] = [
 )`,
     ],
   },
+  {
+    owner: "core",
+    version: 2,
+    name: "meta",
+    // A constant default: PostgreSQL adds the column without rewriting the table.
+    statements: (s) => [
+      `ALTER TABLE "${s}".jobs ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}'`,
+    ],
+  },
 ];
 
 /** The full SQL of the given migrations for one schema, as a migration tool would run it. */

@@ -47,6 +47,7 @@ export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
     claimedAt: new Date(Number(r.claimedat)),
     token: String(r.token),
     errors: JSON.parse(String(r.errors)),
+    meta: r.meta === null || r.meta === undefined ? {} : JSON.parse(String(r.meta)),
     result: null,
     cancelRequestedAt: null,
     createdAt: new Date(Number(r.createdat)),

@@ -32,6 +32,15 @@ export const Q_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> 
 };
 
 /**
+ * Columns added by later core migrations. q's table without one is q's, only
+ * older: `NOT_MIGRATED`, not `SCHEMA_CONFLICT`.
+ */
+export const LATER_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> = {
+  jobs: ["meta"],
+  workers: [],
+};
+
+/**
  * Reads which of q's tables the schema holds and whether they are q's.
  * Throws `SCHEMA_CONFLICT` when a `jobs` or `workers` table lacks q's columns
  * and, unless `missingIsFine` (a migration is about to create them),
@@ -62,6 +71,9 @@ export async function checkSchema(
           "give q a schema of its own with the schema option, or move that table",
         { details: { schema, table, lacking } },
       );
+    }
+    if (LATER_COLUMNS[table as "jobs" | "workers"].some((c) => !has.includes(c))) {
+      missing.push(`${table} columns of a newer version`);
     }
   }
   if (missing.length > 0 && !missingIsFine) {

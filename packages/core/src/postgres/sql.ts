@@ -17,7 +17,7 @@ const jobJson = (j: string) => `json_build_object(
   'state', ${j}.state, 'priority', ${j}.priority, 'runAt', ${j}.run_at, 'attempt', ${j}.attempt,
   'maxAttempts', ${j}.max_attempts, 'key', ${j}.key, 'claimedBy', ${j}.claimed_by,
   'claimedAt', ${j}.claimed_at, 'token', ${j}.claim_token, 'errors', ${j}.errors,
-  'result', ${j}.result, 'cancelRequestedAt', ${j}.cancel_requested_at,
+  'result', ${j}.result, 'meta', ${j}.meta, 'cancelRequestedAt', ${j}.cancel_requested_at,
   'createdAt', ${j}.created_at, 'finishedAt', ${j}.finished_at)::text`;
 
 /**
@@ -30,7 +30,7 @@ const claimedColumns = `j.id::text AS id, j.queue AS queue, j.task AS task,
   (extract(epoch FROM j.run_at) * 1000)::float8 AS runat, j.attempt AS attempt,
   j.max_attempts AS maxattempts, j.key AS key, j.claimed_by AS claimedby,
   (extract(epoch FROM j.claimed_at) * 1000)::float8 AS claimedat, j.claim_token::text AS token,
-  j.errors::text AS errors, (extract(epoch FROM j.created_at) * 1000)::float8 AS createdat`;
+  j.errors::text AS errors, j.meta::text AS meta, (extract(epoch FROM j.created_at) * 1000)::float8 AS createdat`;
 
 export type Statements = ReturnType<typeof statements>;
 
@@ -44,21 +44,23 @@ WITH input AS (
   SELECT i.*, nextval('"${schema}".jobs_id_seq') AS id
   FROM ROWS FROM (jsonb_to_recordset($1::text::jsonb)
     AS (queue text, task text, payload jsonb, priority integer, run_at timestamptz,
-        delay bigint, max_attempts integer, key text)) WITH ORDINALITY
-    AS i(queue, task, payload, priority, run_at, delay, max_attempts, key, ord)
+        delay bigint, max_attempts integer, key text, meta jsonb)) WITH ORDINALITY
+    AS i(queue, task, payload, priority, run_at, delay, max_attempts, key, meta, ord)
 ), ins AS (
   -- jsonb_to_recordset reads a JSON null as SQL NULL; the payload null is JSON.
-  INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, key)
+  INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, key, meta)
   OVERRIDING SYSTEM VALUE
   SELECT id, queue, task, coalesce(payload, 'null'::jsonb), priority,
-         coalesce(run_at, now() + delay * interval '1 millisecond'), max_attempts, key
+         coalesce(run_at, now() + delay * interval '1 millisecond'), max_attempts, key,
+         coalesce(meta, '{}'::jsonb)
   FROM input ORDER BY ord
   ON CONFLICT (key) WHERE key IS NOT NULL AND state IN ('ready', 'claimed')
   ${
     conflict === "skip"
       ? "DO NOTHING"
       : `DO UPDATE SET queue = excluded.queue, task = excluded.task, payload = excluded.payload,
-       priority = excluded.priority, run_at = excluded.run_at, max_attempts = excluded.max_attempts
+       priority = excluded.priority, run_at = excluded.run_at, max_attempts = excluded.max_attempts,
+       meta = excluded.meta
      WHERE j.state = 'ready'`
   }
   RETURNING j.id, j.key, j.queue, j.run_at, (j.xmax = 0) AS fresh

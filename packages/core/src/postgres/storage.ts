@@ -3,6 +3,7 @@ import { QError, sqlState } from "../errors.js";
 import { assertJobId } from "../ids.js";
 import type { ClaimedJob, Job, JobState } from "../job.js";
 import { assertSchemaName } from "../names.js";
+import { isOwnTransaction } from "../own-transaction.js";
 import type {
   Beat,
   CancelOutcome,
@@ -56,7 +57,7 @@ function newJobJson(j: NewJob): string {
     max_attempts: j.maxAttempts,
     key: j.key,
   });
-  return `{"payload":${j.payload},${rest.slice(1)}`;
+  return `{"payload":${j.payload},"meta":${j.meta},${rest.slice(1)}`;
 }
 
 /** The storage of q in PostgreSQL, over a driver. */
@@ -83,7 +84,8 @@ export class PostgresStorage implements Storage {
 
   /** The executor for a caller's handle, or the pool. */
   executor(tx?: unknown): Executor {
-    return tx === undefined ? this.#driver : this.#driver.executorFor(tx);
+    if (tx === undefined) return this.#driver;
+    return isOwnTransaction(tx) ? tx : this.#driver.executorFor(tx);
   }
 
   /**

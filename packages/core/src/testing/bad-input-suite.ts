@@ -234,6 +234,7 @@ export function describeBadInput(getFixture: () => StorageFixture): void {
       delayMs: 0,
       maxAttempts: 3,
       key: null,
+      meta: "{}",
       ...over,
     });
 

@@ -52,7 +52,7 @@ export class Worker {
   readonly #settings: WorkSettings;
   readonly #completer: Completer<SettleContext>;
   readonly #heartbeat: Heartbeat;
-  readonly #onStopped: (() => void) | undefined;
+  readonly #onStopped: (() => void | Promise<void>) | undefined;
   /** Sizes the prefetch when it is not fixed. */
   readonly #auto = new AutoPrefetch();
 
@@ -75,7 +75,7 @@ export class Worker {
     events: Emitter,
     logger: Logger,
     options: WorkOptions = {},
-    onStopped?: () => void,
+    onStopped?: () => void | Promise<void>,
   ) {
     this.#storage = storage;
     this.#tasks = tasks;
@@ -427,6 +427,6 @@ export class Worker {
     } catch (error) {
       this.#error("unregister", error);
     }
-    this.#onStopped?.();
+    await this.#onStopped?.();
   }
 }
