@@ -7,6 +7,7 @@ import { createQueue } from "../queue.js";
 import { defineTask } from "../task.js";
 import { wrapStorage } from "./hardening-suite.js";
 import type { DriverHarness, MakeHarness } from "./harness.js";
+import { describePlugins } from "./plugin-suite.js";
 import { describeStorage } from "./storage-suite.js";
 import { waitFor } from "./wait.js";
 
@@ -70,6 +71,8 @@ export function describeDriver(
         close: async () => {},
       };
     });
+
+    describePlugins(() => h.driver, schema);
 
     describe("driver", () => {
       /** A scratch table `"<schema>".t (id bigserial, v text)` of this test alone. */

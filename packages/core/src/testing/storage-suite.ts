@@ -371,6 +371,62 @@ export function describeStorage(name: string, make: MakeStorage): void {
       });
     });
 
+    describe("meta", () => {
+      it("meta is stored as given, shown by getJob and the handler's ctx.job; {} when none", async () => {
+        const seen: unknown[] = [];
+        const q = queueOf({
+          look: defineTask({
+            handler: async (_p: null, { job }) => {
+              seen.push(job.meta);
+            },
+          }),
+        });
+        const meta = { trace: "abc", nested: { list: [1, "two", null] }, unicode: "ü🎉" };
+        const a = await q.enqueue("look", null, { meta });
+        const b = await q.enqueue("look", null);
+        expect((await f.storage.getJob(a.id))!.meta).toEqual(meta);
+        expect((await f.storage.getJob(b.id))!.meta).toEqual({});
+        await work(q);
+        await waitFor(
+          async () => (await state(a.id)) === "finished" && (await state(b.id)) === "finished",
+          {
+            what: "both jobs to finish",
+          },
+        );
+        expect(seen).toEqual(expect.arrayContaining([meta, {}]));
+        expect(seen).toHaveLength(2);
+      });
+
+      it("replace on a waiting job takes the new meta", async () => {
+        const q = queueOf({ noop });
+        const a = await q.enqueue("noop", null, { key: "m", meta: { v: 1 } });
+        await q.enqueue("noop", null, { key: "m", meta: { v: 2 } });
+        await q.enqueueMany([{ task: "noop", payload: null, key: "m", meta: { v: 3 } }], {
+          onConflict: "replace",
+        });
+        expect((await f.storage.getJob(a.id))!.meta).toEqual({ v: 3 });
+      });
+
+      const badMeta: [string, unknown][] = [
+        ["an array", [1]],
+        ["null", null],
+        ["a string", "x"],
+        ["an object with a BigInt", { n: 1n }],
+        ["an object with NUL", { s: "\u0000" }],
+        ["an object with a lone surrogate", { s: "\ud83c" }],
+      ];
+      for (const [label, value] of badMeta) {
+        it(`meta that is ${label} → INVALID_OPTION, nothing written`, async () => {
+          const q = queueOf({ noop });
+          await expectCode(
+            q.enqueue("noop", null, { meta: value as Record<string, unknown> }),
+            "INVALID_OPTION",
+          );
+          expect(await f.countJobs()).toBe(0);
+        });
+      }
+    });
+
     describe("worker", () => {
       it("runs each job once and finishes it with the handler's result", async () => {
         const seen: unknown[] = [];
