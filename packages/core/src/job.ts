@@ -3,7 +3,10 @@ export type JobState = "ready" | "claimed" | "finished" | "failed";
 
 /** One recorded failure of a job. */
 export interface JobError {
-  /** The attempt that failed (1-based). */
+  /**
+   * The attempt that failed (1-based), or 0 when no attempt had run: a job
+   * cancelled while it waited.
+   */
   attempt: number;
   /** When it failed, by the database clock. */
   at: string;

@@ -1,4 +1,4 @@
-import { describeDriver } from "@q/core/testing";
+import { describeDriver } from "@q/core/conformance";
 import { inject } from "vitest";
 import {
   makeKyselyPgHarness,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { closedHandleError, type Executor, QError, type Row } from "@q/core";
 
 /**
@@ -42,10 +43,21 @@ export function executorOver(
 
 /** Names of prepared statements, one per distinct text, shared by every connection. */
 const statementNames = new Map<string, string>();
+
+/** Core opens each statement with a comment naming it: `/* q:claimOne *\/ …`. */
+const NAMED = /^\/\* q:([A-Za-z0-9_]+) \*\//;
+
+/**
+ * `q_<what it does>_<hash of its text>`, such as `q_claimOne_3f2a9c1e`, so
+ * `pg_prepared_statements` and server logs say which statement is which; the
+ * hash keeps statements of two schemas apart. PostgreSQL truncates names at
+ * 63 bytes, well beyond these.
+ */
 function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (name === undefined) {
-    name = `q_${statementNames.size}`;
+    const what = NAMED.exec(sql)?.[1] ?? "sql";
+    name = `q_${what.slice(0, 40)}_${createHash("sha256").update(sql).digest("hex").slice(0, 10)}`;
     statementNames.set(sql, name);
   }
   return name;

@@ -1,4 +1,4 @@
-import { isQError } from "@q/core";
+import { createQueue, defineTask, isQError, silentLogger } from "@q/core";
 import { freshSchemaName } from "@q/test-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -48,6 +48,37 @@ describe("prepared statements", () => {
     } finally {
       await client.query("ROLLBACK");
       client.release();
+    }
+  });
+
+  test("q's statements are named after what they do: q_<statement>_<hash>", async () => {
+    const queue = createQueue({
+      driver,
+      schema: `${schema}_named`,
+      tasks: { noop: defineTask({ handler: async () => {} }) },
+      logger: silentLogger,
+    });
+    await queue.migrate();
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await queue.enqueue("noop", null, { tx: client });
+      await queue.getJob("1", { tx: client });
+      const { rows } = await client.query<{ name: string }>(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'q\\_%' ORDER BY name",
+      );
+      const names = rows.map((r) => r.name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^q_insertSkip_[0-9a-f]{10}$/),
+          expect.stringMatching(/^q_getJob_[0-9a-f]{10}$/),
+        ]),
+      );
+      expect(names.some((n) => /^q_\d+$/.test(n))).toBe(false);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}_named" CASCADE`);
     }
   });
 

@@ -34,7 +34,24 @@ const claimedColumns = `j.id::text AS id, j.queue AS queue, j.task AS task,
 
 export type Statements = ReturnType<typeof statements>;
 
+/**
+ * Every statement but the channel name opens with a comment naming it
+ * (`/* q:claimOne *\/`): server logs and `pg_stat_statements` then say what
+ * each statement is, and drivers that prepare statements name them after it.
+ */
+function named<S extends Record<string, string>>(all: S): S {
+  const out: Record<string, string> = {};
+  for (const [name, sql] of Object.entries(all)) {
+    out[name] = name === "channel" ? sql : `/* q:${name} */ ${sql.trimStart()}`;
+  }
+  return out as S;
+}
+
 export function statements(schema: string) {
+  return named(rawStatements(schema));
+}
+
+function rawStatements(schema: string) {
   const t = `"${schema}".jobs`;
   const w = `"${schema}".workers`;
   const channel = channelOf(schema);

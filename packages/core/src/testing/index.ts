@@ -1,16 +1,12 @@
 /**
- * Test helpers: an in-memory storage for unit tests of your handlers, and the
- * conformance suites that every driver (yours too) runs.
+ * Test helpers that need no test runner: an in-memory storage for unit tests
+ * of your handlers, `waitFor`, and the harness types of the conformance
+ * suites. The suites themselves, which run under vitest, are
+ * `@q/core/conformance`.
  *
  * @module
  */
 export { MemoryStorage } from "../memory/storage.js";
-export { type DescribeDriverOptions, describeDriver } from "./driver-suite.js";
 export type { DriverHarness, MakeHarness } from "./harness.js";
-export {
-  describeStorage,
-  type MakeStorage,
-  numberPayload,
-  type StorageFixture,
-} from "./storage-suite.js";
+export { numberPayload } from "./number-payload.js";
 export { waitFor } from "./wait.js";

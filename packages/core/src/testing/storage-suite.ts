@@ -1,4 +1,3 @@
-import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PermanentError, QError } from "../errors.js";
 import type { QueueEvents } from "../events.js";
@@ -10,6 +9,7 @@ import type { WorkOptions } from "../worker/options.js";
 import type { Worker } from "../worker/worker.js";
 import { describeBadInput } from "./bad-input-suite.js";
 import { describeHardening } from "./hardening-suite.js";
+import { numberPayload } from "./number-payload.js";
 import { waitFor } from "./wait.js";
 
 /** A fresh, empty storage for one test. */
@@ -23,20 +23,6 @@ export interface StorageFixture {
 }
 
 export type MakeStorage = () => Promise<StorageFixture>;
-
-/** A minimal Standard Schema: `{ n: number }`, without any validation library. */
-export const numberPayload: StandardSchemaV1<{ n: number }, { n: number }> = {
-  "~standard": {
-    version: 1,
-    vendor: "q-test",
-    validate(value) {
-      const n = (value as { n?: unknown } | null)?.n;
-      return typeof n === "number"
-        ? { value: { n } }
-        : { issues: [{ message: "n must be a number", path: ["n"] }] };
-    },
-  },
-};
 
 const expectCode = async (p: Promise<unknown>, code: string) => {
   const error = await p.then(
@@ -356,6 +342,16 @@ export function describeStorage(name: string, make: MakeStorage): void {
         expect(b).toMatchObject({ id: a.id, deduped: true });
         expect(await f.storage.getJob(a.id)).toMatchObject({ payload: { v: 2 }, priority: 7 });
         expect(await f.countJobs()).toBe(1);
+      });
+
+      it("replace takes the new job as a whole: options it does not give take their defaults", async () => {
+        const q = queueOf({ noop });
+        const later = new Date(Date.now() + 3_600_000);
+        const a = await q.enqueue("noop", 1, { key: "r", runAt: later, maxAttempts: 2 });
+        await q.enqueue("noop", 2, { key: "r", onConflict: "replace" });
+        const job = (await f.storage.getJob(a.id))!;
+        expect(job.maxAttempts).toBe(25);
+        expect(job.runAt.getTime()).toBeLessThan(later.getTime() - 3_000_000);
       });
 
       it("a key is free again once its job is finished", async () => {
