@@ -1,4 +1,4 @@
-import { isQError } from "@q/core";
+import { createQueue, isQError, silentLogger } from "@q/core";
 import { freshSchemaName } from "@q/test-postgres";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -124,5 +124,29 @@ describe("a closed sql", () => {
     await expect(d.query("SELECT 1")).rejects.toSatisfy(invalidHandle);
     await expect(d.transaction(async () => 1)).rejects.toSatisfy(invalidHandle);
     await expect(d.executorFor(saved).query("SELECT 1")).rejects.toSatisfy(invalidHandle);
+  });
+});
+
+describe("migrate", () => {
+  test("a migrate with nothing to do sends no NOTICE (no 'already exists, skipping')", async () => {
+    const notices: unknown[] = [];
+    const noisy = postgres(url, { max: 2, onnotice: (n) => void notices.push(n) });
+    const s = freshSchemaName("quiet");
+    try {
+      const queue = createQueue({
+        driver: createPostgresDriver(noisy),
+        schema: s,
+        tasks: {},
+        logger: silentLogger,
+      });
+      await queue.migrate();
+      notices.length = 0;
+      await queue.migrate();
+      await queue.migrate();
+      expect(notices).toEqual([]);
+    } finally {
+      await noisy.unsafe(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+      await noisy.end();
+    }
   });
 });
