@@ -1,0 +1,8 @@
+import { describeCleanup } from "@q/cleanup/testing";
+import { inject } from "vitest";
+import { makeDrizzlePgHarness, makeDrizzlePostgresJsHarness } from "./harness.js";
+
+const databaseUrl = () => inject("databaseUrl");
+
+describeCleanup("drizzle-pg", makeDrizzlePgHarness, { databaseUrl, jobs: 4000 });
+describeCleanup("drizzle-postgresjs", makeDrizzlePostgresJsHarness, { databaseUrl });

@@ -1,0 +1,6 @@
+import { describeCleanup } from "@q/cleanup/testing";
+import { inject } from "vitest";
+import { makePgHarness } from "./harness.js";
+
+// One flavour here: it runs the tight-loop test with more jobs.
+describeCleanup("pg", makePgHarness, { databaseUrl: () => inject("databaseUrl"), jobs: 4000 });

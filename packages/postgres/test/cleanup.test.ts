@@ -1,0 +1,13 @@
+import { describeCleanup } from "@q/cleanup/testing";
+import { inject } from "vitest";
+import {
+  makePostgresCamelHarness,
+  makePostgresHarness,
+  makePostgresPascalHarness,
+} from "./harness.js";
+
+const databaseUrl = () => inject("databaseUrl");
+
+describeCleanup("postgres", makePostgresHarness, { databaseUrl, jobs: 4000 });
+describeCleanup("postgres-camel", makePostgresCamelHarness, { databaseUrl });
+describeCleanup("postgres-pascal", makePostgresPascalHarness, { databaseUrl });
