@@ -40,7 +40,7 @@ export type Unlisten = () => Promise<void>;
  * A driver: an executor over a pool, plus transactions, the caller's own
  * transaction handles, and (when the client can) LISTEN.
  */
-export interface Driver extends Executor {
+export interface Driver<Tx = unknown> extends Executor {
   /** A short name for logs and errors, such as `"pg"`. */
   readonly name: string;
   /** Runs `fn` inside BEGIN … COMMIT on one connection; rolls back if it throws. */
@@ -69,4 +69,11 @@ export interface Driver extends Executor {
   readonly control?: Executor;
   /** Releases what the driver opened itself (never the caller's pool). */
   close?(): Promise<void>;
+  /**
+   * Type only, never set: the handle type `enqueue(…, { tx })` accepts with
+   * this driver (a pg `PoolClient`, a postgres.js `TransactionSql`, …), so a
+   * queue over it refuses other handles at compile time. `executorFor` still
+   * checks at run time.
+   */
+  readonly "~tx"?: Tx;
 }

@@ -35,13 +35,13 @@ export interface JobOptions {
 }
 
 /** Options of an enqueue call as a whole. */
-export interface EnqueueOptions {
+export interface EnqueueOptions<Tx = unknown> {
   /**
    * The caller's own transaction (or client inside BEGIN) as its driver knows it:
    * a pg `PoolClient`, a postgres.js `sql.begin` handle, a Drizzle `tx`, a Kysely
    * `Transaction`. The job commits or rolls back with the caller's work.
    */
-  tx?: unknown;
+  tx?: Tx;
   /** When a live job holds the same key: keep it (`"skip"`, default) or update it while it waits (`"replace"`). */
   onConflict?: KeyConflict;
 }

@@ -21,9 +21,9 @@ import type { WorkOptions } from "./worker/options.js";
 import { Worker } from "./worker/worker.js";
 
 /** Options of {@link createQueue}. Give a `driver` (PostgreSQL) or a `storage`. */
-export interface QueueOptions<T extends TaskMap> {
+export interface QueueOptions<T extends TaskMap, Tx = unknown> {
   /** The driver made from your pool or ORM by `@q/pg`, `@q/postgres`, `@q/drizzle` or `@q/kysely`. */
-  driver?: Driver;
+  driver?: Driver<Tx>;
   /** A storage of your own, such as `MemoryStorage` from `@q/core/testing`. */
   storage?: Storage;
   /** Schema of q's tables. Default `"q"`. */
@@ -47,8 +47,11 @@ export type JobSpec<T extends TaskMap> = {
   [K in keyof T & string]: { task: K; payload: PayloadOf<T[K]> } & JobOptions;
 }[keyof T & string];
 
-/** A queue: enqueue jobs, run workers, inspect and steer jobs. */
-export class Queue<T extends TaskMap> {
+/**
+ * A queue: enqueue jobs, run workers, inspect and steer jobs. `Tx` is the
+ * transaction handle its driver accepts as `{ tx }`.
+ */
+export class Queue<T extends TaskMap, Tx = unknown> {
   readonly storage: Storage;
   readonly tasks: T;
   readonly logger: Logger;
@@ -60,7 +63,7 @@ export class Queue<T extends TaskMap> {
   #started = false;
   #closed = false;
 
-  constructor(options: QueueOptions<T>) {
+  constructor(options: QueueOptions<T, Tx>) {
     if ((options.driver === undefined) === (options.storage === undefined)) {
       throw new QError("INVALID_OPTION", "give createQueue a driver or a storage (one of them)", {
         details: { option: "driver" },
@@ -131,10 +134,10 @@ export class Queue<T extends TaskMap> {
   async enqueue<K extends keyof T & string>(
     task: K,
     payload: PayloadOf<T[K]>,
-    options: JobOptions & EnqueueOptions = {},
+    options: JobOptions & EnqueueOptions<Tx> = {},
   ): Promise<EnqueueResult> {
     const { tx, onConflict, ...jobOptions } = options;
-    const batch: EnqueueOptions = {};
+    const batch: EnqueueOptions<Tx> = {};
     if (tx !== undefined) batch.tx = tx;
     if (onConflict !== undefined) batch.onConflict = onConflict;
     const [result] = await this.enqueueMany(
@@ -147,7 +150,7 @@ export class Queue<T extends TaskMap> {
   /** Enqueues many jobs in one statement; all or none (bad input writes nothing). */
   async enqueueMany(
     jobs: readonly JobSpec<T>[],
-    options: EnqueueOptions = {},
+    options: EnqueueOptions<Tx> = {},
   ): Promise<EnqueueResult[]> {
     if (!Array.isArray(jobs)) {
       throw new QError("INVALID_OPTION", "enqueueMany takes an array of jobs", {
@@ -184,12 +187,12 @@ export class Queue<T extends TaskMap> {
   }
 
   /** A job by id, or null when no job has it. A malformed id → `INVALID_JOB_ID`. */
-  async getJob(id: string, options: { tx?: unknown } = {}): Promise<Job | null> {
+  async getJob(id: string, options: { tx?: Tx } = {}): Promise<Job | null> {
     return this.storage.getJob(assertJobId(id), options.tx);
   }
 
   /** Moves a failed job back to ready with a fresh set of attempts. */
-  async retry(id: string, options: { tx?: unknown } = {}): Promise<Job> {
+  async retry(id: string, options: { tx?: Tx } = {}): Promise<Job> {
     this.#open();
     return this.storage.retry(assertJobId(id), options.tx);
   }
@@ -198,7 +201,7 @@ export class Queue<T extends TaskMap> {
    * Cancels a job. A waiting job fails (`CANCELLED`) at once; a running job's
    * worker is told to abort its signal, and it fails as cancelled.
    */
-  async cancel(id: string, options: { tx?: unknown } = {}): Promise<CancelOutcome> {
+  async cancel(id: string, options: { tx?: Tx } = {}): Promise<CancelOutcome> {
     this.#open();
     return this.storage.cancel(assertJobId(id), options.tx);
   }
@@ -255,6 +258,8 @@ export class Queue<T extends TaskMap> {
 }
 
 /** Creates a queue over a driver (or a storage). */
-export function createQueue<T extends TaskMap>(options: QueueOptions<T>): Queue<T> {
+export function createQueue<T extends TaskMap, Tx = unknown>(
+  options: QueueOptions<T, Tx>,
+): Queue<T, Tx> {
   return new Queue(options);
 }

@@ -10,7 +10,7 @@ import {
 import { sql } from "drizzle-orm";
 import { clientDriver } from "./client.js";
 import { drizzleExecutor, translateError } from "./query.js";
-import type { DrizzleDatabase, DrizzleExecutor } from "./types.js";
+import type { DrizzleDatabase, DrizzleExecutor, DrizzleTransaction } from "./types.js";
 
 /** Options of {@link createDrizzleDriver}. */
 export interface DrizzleDriverOptions {
@@ -69,7 +69,7 @@ function notAHandle(native: unknown): QError {
 export function createDrizzleDriver(
   db: DrizzleDatabase,
   options: DrizzleDriverOptions = {},
-): Driver & { close(): Promise<void> } {
+): Driver<DrizzleTransaction> & { close(): Promise<void> } {
   if (!isDrizzle(db)) throw notAHandle(db);
   const base = clientDriver(db.$client, options);
   const own = drizzleExecutor(db);
@@ -114,7 +114,7 @@ export function createDrizzleDriver(
     return undefined;
   };
 
-  const driver: Driver & { close(): Promise<void> } = {
+  const driver: Driver<DrizzleTransaction> & { close(): Promise<void> } = {
     name: "drizzle",
     query: base ? base.query.bind(base) : own.query,
     ...(base?.control ? { control: base.control } : {}),

@@ -4,4 +4,4 @@
  * @module
  */
 export { createDrizzleDriver, type DrizzleDriverOptions } from "./driver.js";
-export type { DrizzleDatabase, DrizzleExecutor } from "./types.js";
+export type { DrizzleDatabase, DrizzleExecutor, DrizzleTransaction } from "./types.js";

@@ -1,3 +1,5 @@
+import type { PgTransaction } from "@q/pg";
+import type { PostgresTransaction } from "@q/postgres";
 import type { SQL } from "drizzle-orm";
 
 /**
@@ -8,6 +10,13 @@ import type { SQL } from "drizzle-orm";
 export interface DrizzleExecutor {
   execute(query: SQL): PromiseLike<unknown>;
 }
+
+/**
+ * What a queue over this driver takes as `{ tx }`: the `tx` of
+ * `db.transaction(async (tx) => …)`, or the underlying client's own handle
+ * (a node-postgres `PoolClient` inside `BEGIN`, a postgres.js `sql.begin` tx).
+ */
+export type DrizzleTransaction = DrizzleExecutor | PgTransaction | PostgresTransaction;
 
 /**
  * What the driver calls on a Drizzle database: `execute`, `transaction`, and

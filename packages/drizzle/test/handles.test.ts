@@ -49,6 +49,18 @@ describe.each(Object.keys(flavours) as (keyof typeof flavours)[])(
       tasks: { t: defineTask({ handler: async (_: string) => {} }) },
     });
 
+    test("tx is typed: a Drizzle tx compiles, anything else does not", () => {
+      // Never called: typecheck (part of CI) proves the @ts-expect-error lines are errors.
+      const compileOnly = async () => {
+        await db.transaction((tx) => queue.enqueue("t", "typed", { tx }));
+        // @ts-expect-error a string is not a transaction
+        await queue.enqueue("t", "typed", { tx: "BEGIN" });
+        // @ts-expect-error nor is a number
+        await queue.getJob("1", { tx: 42 });
+      };
+      expect(typeof compileOnly).toBe("function");
+    });
+
     beforeAll(async () => {
       await ("ready" in opened ? opened.ready : undefined);
       await queue.migrate();
@@ -78,7 +90,7 @@ describe.each(Object.keys(flavours) as (keyof typeof flavours)[])(
       await db.transaction(async (tx) => {
         leaked = tx;
       });
-      const error = await queue.enqueue("t", "after", { tx: leaked }).then(
+      const error = await queue.enqueue("t", "after", { tx: leaked as never }).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -1,5 +1,5 @@
 import type { Driver, Executor, Row } from "@q/core";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { isKyselyHandle, type KyselyHandle, notAHandle, run, translateError } from "./handle.js";
 import { checkListener, type KyselyListener } from "./listener.js";
 
@@ -35,7 +35,7 @@ export interface KyselyDriverOptions {
 export function createKyselyDriver<DB>(
   db: Kysely<DB>,
   options: KyselyDriverOptions = {},
-): Driver & { close(): Promise<void> } {
+): Driver<Transaction<DB>> & { close(): Promise<void> } {
   if (!isKyselyHandle(db)) throw notAHandle(db);
   const listener = checkListener(options.listener);
   const plain = db.withoutPlugins();
@@ -46,7 +46,7 @@ export function createKyselyDriver<DB>(
   });
   const pool = executor(plain);
 
-  const driver: Driver & { close(): Promise<void> } = {
+  const driver: Driver<Transaction<DB>> & { close(): Promise<void> } = {
     name: "kysely",
     query: pool.query,
     ...(listener?.control ? { control: listener.control } : {}),

@@ -44,8 +44,21 @@ describe.each(["pg", "postgresjs"] as const)("a transaction of Kysely over %s", 
       )
     )[0]!.n;
 
+  test("tx is typed: a Kysely Transaction compiles, anything else does not", () => {
+    // Never called: typecheck (part of CI) proves the @ts-expect-error lines are errors.
+    const compileOnly = async () => {
+      await db.transaction().execute((trx) => queue.enqueue("t", "typed", { tx: trx }));
+      // @ts-expect-error a string is not a transaction
+      await queue.enqueue("t", "typed", { tx: "BEGIN" });
+      // @ts-expect-error nor is a plain object
+      await queue.getJob("1", { tx: {} });
+    };
+    expect(typeof compileOnly).toBe("function");
+  });
+
   async function refused(tx: unknown, payload: string) {
-    const error = await queue.enqueue("t", payload, { tx }).then(
+    // Refused at run time; the cast gets it past the compile-time check a user would hit.
+    const error = await queue.enqueue("t", payload, { tx: tx as never }).then(
       () => undefined,
       (e: unknown) => e,
     );

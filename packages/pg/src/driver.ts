@@ -7,7 +7,7 @@ import {
   QError,
   transactionStatusProblem,
 } from "@q/core";
-import type { Client, ClientConfig, Pool } from "pg";
+import type { Client, ClientConfig, Pool, PoolClient } from "pg";
 import { pgControl } from "./control.js";
 import { asHandleError, executorOver, isPool, isQueryable, type Queryable } from "./executor.js";
 import { PgListener } from "./listener.js";
@@ -63,7 +63,13 @@ type PoolInternals = Pool & { Client?: new (config: ClientConfig) => Client };
  * @example
  * const driver = createPgDriver(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
  */
-export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Driver {
+/**
+ * What a queue over this driver takes as `{ tx }`: a client checked out of
+ * the pool (or a `Client` of your own) inside `BEGIN`.
+ */
+export type PgTransaction = PoolClient | Client;
+
+export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Driver<PgTransaction> {
   if (!isQueryable(pool) || typeof pool.connect !== "function") {
     throw new QError("INVALID_HANDLE", "createPgDriver needs a node-postgres Pool");
   }
@@ -80,7 +86,7 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
       ? undefined
       : pgControl(() => ownClient(pool, controlTarget, "q-control"), controlTimeout, prepare);
 
-  const driver: Driver = {
+  const driver: Driver<PgTransaction> = {
     name: "pg",
     ...(control ? { control } : {}),
 

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { closedHandleError, type Executor, QError, type Row } from "@q/core";
+import {
+  closedHandleError,
+  type Executor,
+  notInTransaction,
+  QError,
+  type Row,
+  sqlState,
+} from "@q/core";
 
 /**
  * What q needs of a node-postgres `Pool`, `PoolClient` or `Client`: `query`
@@ -106,5 +113,9 @@ const DEAD_HANDLE = {
 
 /** `error` as a `QError("INVALID_HANDLE")` when it says the handle is closed, else unchanged. */
 export function asHandleError(error: unknown): unknown {
+  // The client's transaction status can lag behind the server: node-postgres
+  // rejects a failing query before the ReadyForQuery that marks the
+  // transaction failed arrives. The server's refusal (25P02) is the truth.
+  if (sqlState(error) === "25P02") return notInTransaction("@q/pg", "failed", error);
   return closedHandleError("@q/pg", error, DEAD_HANDLE);
 }

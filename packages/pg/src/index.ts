@@ -11,4 +11,4 @@
  *
  * @module
  */
-export { createPgDriver, type PgDriverOptions } from "./driver.js";
+export { createPgDriver, type PgDriverOptions, type PgTransaction } from "./driver.js";

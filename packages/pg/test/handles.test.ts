@@ -34,7 +34,8 @@ const jobs = async (payload: string) =>
 
 /** `queue.enqueue` with `tx`: refused with INVALID_HANDLE for `reason`, and nothing written. */
 async function refused(tx: unknown, payload: string, reason: string) {
-  const error = await queue.enqueue("t", payload, { tx }).then(
+  // Refused at run time; the cast gets it past the compile-time check a user would hit.
+  const error = await queue.enqueue("t", payload, { tx: tx as never }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -150,4 +151,18 @@ describe("a standalone Client", () => {
       await client.end();
     }
   });
+});
+
+test("tx is typed: a PoolClient or Client compiles, a Pool or anything else does not", () => {
+  // Never called: typecheck (part of CI) proves the @ts-expect-error lines are errors.
+  const compileOnly = async (client: pg.PoolClient, own: pg.Client) => {
+    await queue.enqueue("t", "typed", { tx: client });
+    await queue.enqueue("t", "typed", { tx: own });
+    await queue.getJob("1", { tx: client });
+    // @ts-expect-error a Pool is not a transaction
+    await queue.enqueue("t", "typed", { tx: pool });
+    // @ts-expect-error nor is a string
+    await queue.cancel("1", { tx: "BEGIN" });
+  };
+  expect(typeof compileOnly).toBe("function");
 });

@@ -6,7 +6,7 @@ import {
   QError,
   type Row,
 } from "@q/core";
-import type { Sql } from "postgres";
+import type { ReservedSql, Sql, TransactionSql } from "postgres";
 import { parsedOptions, postgresControl } from "./control.js";
 import {
   isRootSql,
@@ -61,10 +61,19 @@ export interface PostgresDriverOptions {
  * const sql = postgres(process.env.DATABASE_URL!);
  * const driver = createPostgresDriver(sql);
  */
+/**
+ * What a queue over this driver takes as `{ tx }`: the `tx` of
+ * `sql.begin(async (tx) => …)`, or a reserved connection inside `BEGIN`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any column types of the caller's sql
+export type PostgresTransaction<T extends Record<string, unknown> = any> =
+  | TransactionSql<T>
+  | ReservedSql<T>;
+
 export function createPostgresDriver<T extends Record<string, unknown>>(
   sql: Sql<T>,
   options: PostgresDriverOptions = {},
-): Driver & { close(): Promise<void> } {
+): Driver<PostgresTransaction<T>> & { close(): Promise<void> } {
   if (!isUnsafeHandle(sql)) throw notAHandle(sql);
   const queryOptions = { prepare: options.prepare ?? true };
   const lowercaseKeys = typeof sql.options?.transform?.column?.from === "function";

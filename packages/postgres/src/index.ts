@@ -3,4 +3,8 @@
  *
  * @module
  */
-export { createPostgresDriver, type PostgresDriverOptions } from "./driver.js";
+export {
+  createPostgresDriver,
+  type PostgresDriverOptions,
+  type PostgresTransaction,
+} from "./driver.js";

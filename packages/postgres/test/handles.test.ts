@@ -36,7 +36,8 @@ const jobs = async (payload: string) =>
 
 /** `queue.enqueue` with `tx`: refused with INVALID_HANDLE for `reason`, and nothing written. */
 async function refused(tx: unknown, payload: string, reason: string) {
-  const error = await queue.enqueue("t", payload, { tx }).then(
+  // Refused at run time; the cast gets it past the compile-time check a user would hit.
+  const error = await queue.enqueue("t", payload, { tx: tx as never }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -83,4 +84,18 @@ describe("a ReservedSql", () => {
     }
     await refused(reserved, "reserved released", "idle");
   });
+});
+
+test("tx is typed: a sql.begin tx or a reserved connection compiles, sql itself or anything else does not", () => {
+  // Never called: typecheck (part of CI) proves the @ts-expect-error lines are errors.
+  const compileOnly = async () => {
+    await sql.begin((tx) => queue.enqueue("t", "typed", { tx }));
+    const reserved = await sql.reserve();
+    await queue.enqueue("t", "typed", { tx: reserved });
+    // @ts-expect-error the sql pool is not a transaction
+    await queue.enqueue("t", "typed", { tx: sql });
+    // @ts-expect-error nor is a string
+    await queue.getJob("1", { tx: "BEGIN" });
+  };
+  expect(typeof compileOnly).toBe("function");
 });
