@@ -286,28 +286,31 @@ export function describeCron(
         { name: "skew-second", cron: "* * * * * *", task: "tick", catchUp: 3 * SECOND },
         { name: "skew-minute", cron: "* * * * *", task: "tick", catchUp: 5 * MINUTE },
       ];
-      const t0 = await dbNow(h.driver);
+      const start = await dbNow(h.driver);
       let undo = skewHostClock(7 * MINUTE);
+      // Ticks after t0 and t1 came from a pass woken by the scheduler's own sleep.
+      let t0 = 0;
       let t1 = 0;
       try {
         const ahead = await scheduler(s, schedules);
         await ahead.queue.start();
+        await waitFor(() => ahead.log.passes() > 0, { what: "a first pass" });
+        t0 = await dbNow(h.driver);
         await waitFor(
-          async () =>
-            (await cronJobs(h.driver, s, "skew-second")).filter((j) => j.tick > t0).length >= 2,
-          { what: "two ticks with the clock 7 minutes ahead" },
+          async () => (await cronJobs(h.driver, s, "skew-second")).some((j) => j.tick > t0),
+          { what: "a tick with the clock 7 minutes ahead" },
         );
         await ahead.queue.close();
         expect(ahead.log.errors()).toEqual([]);
         undo();
         undo = skewHostClock(-7 * MINUTE);
-        t1 = await dbNow(h.driver);
         const behind = await scheduler(s, schedules);
         await behind.queue.start();
+        await waitFor(() => behind.log.passes() > 0, { what: "a first pass" });
+        t1 = await dbNow(h.driver);
         await waitFor(
-          async () =>
-            (await cronJobs(h.driver, s, "skew-second")).filter((j) => j.tick > t1).length >= 2,
-          { what: "two ticks with the clock 7 minutes behind" },
+          async () => (await cronJobs(h.driver, s, "skew-second")).some((j) => j.tick > t1),
+          { what: "a tick with the clock 7 minutes behind" },
         );
         await behind.queue.close();
         expect(behind.log.errors()).toEqual([]);
@@ -329,7 +332,7 @@ export function describeCron(
         minutes.map((j) => j.tick),
         MINUTE,
       );
-      expect(minutes[0]!.tick).toBeGreaterThan(t0 - 5 * MINUTE);
+      expect(minutes[0]!.tick).toBeGreaterThan(start - 5 * MINUTE);
       expect(minutes[minutes.length - 1]!.tick).toBeLessThanOrEqual(t1 + 2 * SECOND);
       for (const j of minutes) expect(j.created).toBeGreaterThanOrEqual(j.tick);
     });

@@ -1,0 +1,9 @@
+import { describeCron } from "@q/cron/testing";
+import { inject } from "vitest";
+import { makeDrizzlePgHarness, makeDrizzlePostgresJsHarness } from "./harness.js";
+
+const databaseUrl = () => inject("databaseUrl");
+
+describeCron("drizzle-pg", makeDrizzlePgHarness, { databaseUrl });
+// The heavy parallel test runs once per package.
+describeCron("drizzle-postgresjs", makeDrizzlePostgresJsHarness, { databaseUrl, parallel: false });
