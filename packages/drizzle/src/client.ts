@@ -1,5 +1,5 @@
-import type { Driver } from "@q/core";
-import { createPgDriver } from "@q/pg";
+import { type Driver, QError } from "@q/core";
+import { createPgDriver, type PgDriverOptions } from "@q/pg";
 import { createPostgresDriver } from "@q/postgres";
 
 type PgPool = Parameters<typeof createPgDriver>[0];
@@ -33,6 +33,8 @@ function isPostgresJs(client: unknown): client is PostgresJsSql {
 export interface ClientDriverOptions {
   control?: boolean;
   controlTimeout?: number;
+  prepare?: boolean;
+  listen?: string | Record<string, unknown> | false;
 }
 
 /**
@@ -44,18 +46,27 @@ export function clientDriver(
   client: unknown,
   options: ClientDriverOptions = {},
 ): Driver | undefined {
-  const { controlTimeout } = options;
+  const { controlTimeout, prepare, listen } = options;
+  const common = {
+    ...(options.control === false ? { control: false as const } : {}),
+    ...(controlTimeout === undefined ? {} : { controlTimeout }),
+    ...(prepare === undefined ? {} : { prepare }),
+  };
   if (isPgPool(client)) {
     return createPgDriver(client, {
-      ...(options.control === false ? { control: false } : {}),
-      ...(controlTimeout === undefined ? {} : { controlTimeout }),
+      ...common,
+      ...(listen === undefined ? {} : { listen: listen as PgDriverOptions["listen"] }),
     });
   }
   if (isPostgresJs(client)) {
-    return createPostgresDriver(client, {
-      ...(options.control === false ? { control: false } : {}),
-      ...(controlTimeout === undefined ? {} : { controlTimeout }),
-    });
+    if (listen !== undefined && listen !== false) {
+      throw new QError(
+        "INVALID_OPTION",
+        "over postgres.js, listen can only be false: postgres.js listens through its own sql; give Drizzle an sql with a direct connection to move it",
+        { details: { option: "listen" } },
+      );
+    }
+    return createPostgresDriver(client, common);
   }
   return undefined;
 }

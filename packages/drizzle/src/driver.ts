@@ -4,7 +4,7 @@ import {
   type Executor,
   notAHandle as notAHandleOf,
   notInTransaction,
-  type QError,
+  QError,
   transactionStatusProblem,
 } from "@q/core";
 import { sql } from "drizzle-orm";
@@ -23,6 +23,21 @@ export interface DrizzleDriverOptions {
   control?: boolean;
   /** `statement_timeout` of the control connection, in ms (default 10 000). */
   controlTimeout?: number;
+  /**
+   * Run q's statements as prepared statements, as the client's own driver
+   * does (default `true`). Set `false` behind a transaction-mode pooler such
+   * as PgBouncer. q's statements inside your `tx` go through `tx.execute`,
+   * where Drizzle decides.
+   */
+  prepare?: boolean;
+  /**
+   * Where the LISTEN connection goes, over node-postgres: a connection string
+   * or client config (a direct connection when the pool goes through
+   * PgBouncer), or `false` to poll instead, as `@q/pg`'s `listen` option.
+   * Over postgres.js only `false` applies (postgres.js listens through its
+   * `sql`; give Drizzle an `sql` with a direct connection to move it).
+   */
+  listen?: string | Record<string, unknown> | false;
 }
 
 /** Reads one property of an object or function without trusting its type. */
@@ -114,6 +129,11 @@ export function createDrizzleDriver(
     return undefined;
   };
 
+  if (options.prepare !== undefined && typeof options.prepare !== "boolean") {
+    throw new QError("INVALID_OPTION", "prepare must be true or false", {
+      details: { option: "prepare", value: options.prepare },
+    });
+  }
   const driver: Driver<DrizzleTransaction> & { close(): Promise<void> } = {
     name: "drizzle",
     query: base ? base.query.bind(base) : own.query,
@@ -136,6 +156,6 @@ export function createDrizzleDriver(
       await base?.close?.();
     },
   };
-  if (base?.listen) driver.listen = base.listen.bind(base);
+  if (base?.listen && options.listen !== false) driver.listen = base.listen.bind(base);
   return driver;
 }

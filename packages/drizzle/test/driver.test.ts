@@ -133,6 +133,44 @@ describe.each(["pg", "postgresjs"] as const)("Drizzle over %s", (name) => {
     await unlisten();
   });
 
+  test("prepare and listen pass on to the client's driver", async () => {
+    const one =
+      name === "pg"
+        ? (() => {
+            const pool = new pg.Pool({ connectionString: url, max: 1 });
+            return { db: drizzlePg({ client: pool }), end: () => pool.end() };
+          })()
+        : (() => {
+            const client = postgres(url, { max: 1, onnotice: () => {} });
+            return { db: drizzlePostgresJs({ client }), end: () => client.end({ timeout: 5 }) };
+          })();
+    const prepared = async (d: ReturnType<typeof createDrizzleDriver>, text: string) => {
+      await d.query(text, [1]);
+      const [row] = await d.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1::text",
+        [text],
+      );
+      return Number(row!.n);
+    };
+    const on = createDrizzleDriver(one.db, { control: false });
+    const off = createDrizzleDriver(one.db, { control: false, prepare: false, listen: false });
+    try {
+      expect(await prepared(on, `SELECT $1::int AS v -- ${schema} on`)).toBe(1);
+      expect(await prepared(off, `SELECT $1::int AS v -- ${schema} off`)).toBe(0);
+      expect(on.listen).toBeTypeOf("function");
+      expect(off.listen).toBeUndefined();
+    } finally {
+      await on.close();
+      await off.close();
+      await one.end();
+    }
+    if (name === "postgresjs") {
+      expect(() => createDrizzleDriver(one.db, { listen: "postgres://elsewhere/db" })).toThrow(
+        expect.objectContaining({ code: "INVALID_OPTION" }),
+      );
+    }
+  });
+
   test("a closed client reports INVALID_HANDLE", async () => {
     const gone = flavours[name]();
     const d = createDrizzleDriver(gone.db);
