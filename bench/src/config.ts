@@ -31,6 +31,7 @@ export const scenarioNames = [
   "latency",
   "history",
   "floor",
+  "cleanup",
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 

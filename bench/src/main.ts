@@ -10,6 +10,7 @@ import { readConfig, type ScenarioName, scenarioNames } from "./config.js";
 import { serverVersion } from "./database.js";
 import { redisReachable } from "./redis.js";
 import { formatRatio, formatResult, type Result, ratios, writeJson } from "./report.js";
+import { cleanupScenario } from "./scenarios/cleanup.js";
 import type { ScenarioContext } from "./scenarios/context.js";
 import { drainScenario } from "./scenarios/drain.js";
 import { enqueueBulkScenario } from "./scenarios/enqueue-bulk.js";
@@ -28,6 +29,7 @@ const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) 
     latency: latencyScenario,
     history: historyScenario,
     floor: (ctx) => floorScenario(ctx),
+    cleanup: cleanupScenario,
   };
 
 async function main(): Promise<void> {
