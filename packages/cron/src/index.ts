@@ -14,9 +14,9 @@ export {
   type ScheduleStatus,
 } from "./plugin.js";
 export {
-  type CompiledSchedule,
   DEFAULT_CATCH_UP_MS,
   MIN_CATCH_UP_MS,
   type Schedule,
+  type ScheduleInfo,
   type ScheduleJobOptions,
 } from "./schedule.js";

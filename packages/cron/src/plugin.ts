@@ -5,7 +5,7 @@
  */
 import { type Plugin, type PluginContext, QError } from "@q/core";
 import { cronMigrations } from "./migrations.js";
-import { type CompiledSchedule, compileSchedules, type Schedule } from "./schedule.js";
+import { compileSchedules, type Schedule, type ScheduleInfo } from "./schedule.js";
 import { Scheduler, type SchedulerSettings } from "./scheduler.js";
 import { type CronSql, cronSql } from "./sql.js";
 import { nextTick } from "./ticks.js";
@@ -53,7 +53,7 @@ export type CronPruneCounts = Record<"ticks" | "schedules", number>;
 export interface CronPlugin extends Plugin {
   readonly name: "cron";
   /** The schedules, validated, in the order given. */
-  readonly schedules: readonly Readonly<Omit<CompiledSchedule, "pattern">>[];
+  readonly schedules: readonly ScheduleInfo[];
   /**
    * Each schedule with its next and last tick, read from the database (by
    * its clock). Needs the plugin started (`queue.start()` or `queue.work()`).

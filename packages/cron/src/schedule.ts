@@ -65,6 +65,9 @@ export interface CompiledSchedule {
   readonly pattern: Cron;
 }
 
+/** A validated schedule as `cron(...).schedules` shows it: every default filled in. */
+export type ScheduleInfo = Readonly<Omit<CompiledSchedule, "pattern">>;
+
 /** The default catch-up window: one minute. */
 export const DEFAULT_CATCH_UP_MS = 60_000;
 /** The shortest catch-up window: a pass that starts a little late must still see its tick. */
