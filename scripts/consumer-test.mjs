@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// The consumer test: installs q's packages the way a user gets them, from the
+// tarballs `pnpm pack` makes, with npm, into an app outside the workspace.
+// For every driver it typechecks (strict) an app that enqueues inside a
+// transaction, and, when DATABASE_URL is set, runs it: the job must finish.
+//
+//   node scripts/consumer-test.mjs            (after `pnpm build`)
+//   KEEP=1 node scripts/consumer-test.mjs     keeps the app folder to look at
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const fixtures = join(root, "scripts", "consumer");
+const app = mkdtempSync(join(tmpdir(), "q-consumer-"));
+const tarballs = join(app, "tarballs");
+mkdirSync(tarballs);
+
+const run = (cmd, args, options = {}) =>
+  execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
+
+function step(what, fn) {
+  const started = Date.now();
+  process.stdout.write(`consumer: ${what} … `);
+  try {
+    const out = fn();
+    console.log(`ok (${Date.now() - started} ms)`);
+    return out;
+  } catch (error) {
+    console.log("FAILED");
+    console.error(String(error.stdout ?? ""), String(error.stderr ?? ""), error.message);
+    throw error;
+  }
+}
+
+let failed = false;
+try {
+  // Every published package: those under packages/ that are not private.
+  const packages = readdirSync(join(root, "packages"))
+    .map((dir) => ({
+      dir,
+      json: JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")),
+    }))
+    .filter(({ json }) => !json.private);
+
+  step(`pack ${packages.map((p) => p.json.name).join(", ")}`, () => {
+    for (const { dir } of packages) {
+      run("pnpm", ["pack", "--pack-destination", tarballs], { cwd: join(root, "packages", dir) });
+    }
+  });
+
+  // Nothing of the workspace may leak into a published manifest.
+  step("no workspace: protocol in the packed manifests", () => {
+    for (const file of readdirSync(tarballs)) {
+      const manifest = run("tar", ["-xOzf", join(tarballs, file), "package/package.json"]);
+      if (manifest.includes("workspace:")) throw new Error(`${file} still says workspace:`);
+    }
+  });
+
+  cpSync(fixtures, app, { recursive: true });
+  const clientVersions = JSON.parse(readFileSync(join(fixtures, "package.json"), "utf8"));
+  const tgz = readdirSync(tarballs).map((f) => `./tarballs/${f}`);
+  step(
+    `npm install the tarballs with ${Object.keys(clientVersions.devDependencies).join(", ")}`,
+    () =>
+      run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tgz], { cwd: app }),
+  );
+
+  step("one copy of @q/core in the app", () => {
+    const list = run("npm", ["ls", "@q/core", "--all", "--parseable"], { cwd: app });
+    const copies = new Set(
+      list.split("\n").filter((l) => l.endsWith(join("node_modules", "@q", "core"))),
+    );
+    if (copies.size !== 1)
+      throw new Error(`expected one @q/core, found:\n${[...copies].join("\n")}`);
+  });
+
+  step("typecheck every app (strict)", () =>
+    run(join(app, "node_modules", ".bin", "tsc"), ["-p", "."], { cwd: app }),
+  );
+
+  const apps = readdirSync(join(app, "src")).filter((f) => f.endsWith(".ts") && f !== "common.ts");
+  for (const file of apps) {
+    const needsDatabase = !file.startsWith("memory");
+    if (needsDatabase && !process.env.DATABASE_URL) {
+      console.log(`consumer: ${file} skipped: no DATABASE_URL`);
+      continue;
+    }
+    step(`run ${file}`, () =>
+      run(process.execPath, [join("src", file)], { cwd: app, env: process.env }),
+    );
+  }
+} catch {
+  failed = true;
+} finally {
+  if (process.env.KEEP) console.log(`consumer: the app stays in ${app}`);
+  else rmSync(app, { recursive: true, force: true });
+}
+if (failed) process.exit(1);
+console.log("consumer: every app typechecked and ran");
