@@ -1,30 +1,11 @@
-import { createQueue, type Plugin, silentLogger } from "@q/core";
+import { cleanup } from "@q/cleanup";
+import { createQueue, silentLogger } from "@q/core";
 import { createPgDriver } from "@q/pg";
 import type { Variant } from "../adapter.js";
 import { openPool, queryOn } from "../database.js";
 import { timed } from "../measure.js";
 import { type ScenarioContext, withAdapter } from "./context.js";
 import { drainResult, enqueueAndDrain } from "./drain.js";
-
-/** What the scenario uses of `@q/cleanup`. */
-interface CleanupModule {
-  cleanup(options: { finishedAfter: number; batchSize?: number }): Plugin & {
-    run(): Promise<{ finished: number; failed: number; workers: number }>;
-  };
-}
-
-/**
- * `@q/cleanup` is not a dependency of the bench package, so its build is
- * loaded from the workspace (`pnpm build` makes it).
- */
-async function loadCleanup(): Promise<CleanupModule | string> {
-  const url = new URL("../../../packages/cleanup/dist/index.js", import.meta.url).href;
-  try {
-    return (await import(url)) as CleanupModule;
-  } catch (error) {
-    return `@q/cleanup is not built (${(error as Error).message}); run pnpm build first`;
-  }
-}
 
 /**
  * Scenario 7: the cost of a cleanup pass. A million finished jobs an hour
@@ -38,11 +19,6 @@ export async function cleanupScenario(ctx: ScenarioContext, variants: Variant[])
   const { historyRows: rows, historyDrainJobs: n } = ctx.config;
   const variant = variants.find((v) => v.library === "q" && v.setting === "default");
   if (variant === undefined) return;
-  const mod = await loadCleanup();
-  if (typeof mod === "string") {
-    ctx.note(`cleanup: skipped, ${mod}`);
-    return;
-  }
   await withAdapter(ctx, "cleanup", variant, async (adapter, url) => {
     if (adapter.insertHistory === undefined || url === null) return;
     await adapter.insertHistory(rows);
@@ -56,7 +32,7 @@ export async function cleanupScenario(ctx: ScenarioContext, variants: Variant[])
 
     const pool = openPool(url, 2);
     // The history is an hour old; the drain's own jobs are younger than the age.
-    const retention = mod.cleanup({ finishedAfter: 10 * 60_000 });
+    const retention = cleanup({ finishedAfter: 10 * 60_000 });
     const queue = createQueue({
       driver: createPgDriver(pool),
       tasks: {},

@@ -16,7 +16,7 @@ export interface Cleanup extends Plugin {
   /**
    * Runs one pass now and resolves with what it deleted. A pass already
    * under way finishes first (passes never overlap). Rejects with a
-   * `QError` (`INVALID_STATE`) while the plugin is not running: before the
+   * `QError` (`NOT_RUNNING`) while the plugin is not running: before the
    * queue's `start()` or first `work()`, and after it stopped.
    */
   run(): Promise<CleanupCounts>;
@@ -103,7 +103,7 @@ export function cleanup(options: CleanupOptions = {}): Cleanup {
     start(ctx) {
       if (running !== undefined) {
         throw new QError(
-          "INVALID_STATE",
+          "PLUGIN_IN_USE",
           "this cleanup plugin already runs in a queue: make one with cleanup() per queue",
         );
       }
@@ -126,7 +126,7 @@ export function cleanup(options: CleanupOptions = {}): Cleanup {
       if (r === undefined || r.ctx.signal.aborted) {
         return Promise.reject(
           new QError(
-            "INVALID_STATE",
+            "NOT_RUNNING",
             "cleanup is not running: run() works once the queue's plugins started (queue.start() or queue.work()) and until the queue closes",
           ),
         );

@@ -433,7 +433,7 @@ export function describeCleanup(
         logger,
       });
       await history(fx, "finished", 30, 2 * HOUR);
-      await expect(fx.retention.run()).rejects.toMatchObject({ code: "INVALID_STATE" });
+      await expect(fx.retention.run()).rejects.toMatchObject({ code: "NOT_RUNNING" });
       await fx.queue.start();
       const pass = await waitFor(() => fx.passes.find((p) => Number(p.finished) > 0), {
         what: "a pass on the interval",
@@ -450,7 +450,7 @@ export function describeCleanup(
       await fx.queue.close();
       const error = await fx.retention.run().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(QError);
-      expect(error).toMatchObject({ code: "INVALID_STATE" });
+      expect(error).toMatchObject({ code: "NOT_RUNNING" });
     });
 
     it("two processes cleaning at once delete each row once", async () => {

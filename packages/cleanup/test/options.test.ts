@@ -54,12 +54,12 @@ describe("cleanup options", () => {
     });
   }
 
-  it("run() before the plugin started rejects with INVALID_STATE", async () => {
+  it("run() before the plugin started rejects with NOT_RUNNING", async () => {
     const error = await cleanup()
       .run()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QError);
-    expect(error).toMatchObject({ code: "INVALID_STATE" });
+    expect(error).toMatchObject({ code: "NOT_RUNNING" });
     expect((error as Error).message).toMatch(/queue\.start\(\)/);
   });
 });

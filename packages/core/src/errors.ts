@@ -59,6 +59,13 @@ export type QErrorCode =
    */
   | "STATEMENT_TIMEOUT"
   /**
+   * A plugin was asked to work (`cleanup.run()`, `schedules.list()`) while it
+   * is not running: before its queue started it, or after the queue closed.
+   */
+  | "NOT_RUNNING"
+  /** A plugin object already runs for another queue: make one per queue. */
+  | "PLUGIN_IN_USE"
+  /**
    * The outcome of a run could not be stored even row by row after bounded
    * retries; as a last resort the job failed with this code.
    */

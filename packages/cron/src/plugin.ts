@@ -118,7 +118,7 @@ export function cron(options: CronOptions): CronPlugin {
   const current = (what: string) => {
     if (context === undefined) {
       throw new QError(
-        "INVALID_STATE",
+        "NOT_RUNNING",
         `cron: ${what} needs the plugin started (queue.start() or queue.work())`,
       );
     }
@@ -132,7 +132,7 @@ export function cron(options: CronOptions): CronPlugin {
 
     start(ctx) {
       if (running !== undefined) {
-        throw new QError("INVALID_STATE", "cron: this plugin already runs for a queue");
+        throw new QError("PLUGIN_IN_USE", "cron: this plugin already runs for a queue");
       }
       for (const s of compiled) {
         if (!ctx.queue.taskNames.includes(s.task)) {

@@ -513,7 +513,7 @@ export function describeCron(
       const minute = { name: "list-minute", cron: "* * * * *", task: "tick", catchUp: 2 * MINUTE };
       const yearly = { name: "list-yearly", cron: "0 0 1 1 *", task: "tick" };
       const run = await scheduler(s, [minute, yearly]);
-      await expect(run.plugin.list()).rejects.toMatchObject({ code: "INVALID_STATE" });
+      await expect(run.plugin.list()).rejects.toMatchObject({ code: "NOT_RUNNING" });
       await run.queue.start();
       await waitFor(() => run.log.passes() > 0, { what: "a first pass" });
       const [m, y] = await run.plugin.list();

@@ -1,4 +1,4 @@
-import { describeCron } from "@q/cron/testing";
+import { describeCron } from "@q/cron/conformance";
 import { inject } from "vitest";
 import { makeDrizzlePgHarness, makeDrizzlePostgresJsHarness } from "./harness.js";
 

@@ -21,7 +21,7 @@ export interface PgDriverOptions {
    * transaction-mode PgBouncer), or `false` to not LISTEN at all: workers then
    * find new jobs by polling.
    */
-  listen?: string | ClientConfig | false;
+  listen?: string | ClientConfig | false | undefined;
   /**
    * Run q's statements as named prepared statements, planned once per
    * connection. Default `true`; set `false` behind a transaction-mode pooler
@@ -38,7 +38,7 @@ export interface PgDriverOptions {
    * the pool goes through a transaction-mode PgBouncer), or `false` for none:
    * heartbeats then run on the pool.
    */
-  control?: string | ClientConfig | false;
+  control?: string | ClientConfig | false | undefined;
   /**
    * `statement_timeout` of the control connection, in ms (default 10 000).
    * The client gives up one second later; either way the connection is
@@ -86,7 +86,7 @@ export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Drive
       ? undefined
       : pgControl(() => ownClient(pool, controlTarget, "q-control"), controlTimeout, prepare);
 
-  const driver: Driver<PgTransaction> = {
+  const driver: Driver<PgTransaction> & { close(): Promise<void> } = {
     name: "pg",
     ...(control ? { control } : {}),
 

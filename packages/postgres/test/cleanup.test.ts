@@ -1,4 +1,4 @@
-import { describeCleanup } from "@q/cleanup/testing";
+import { describeCleanup } from "@q/cleanup/conformance";
 import { inject } from "vitest";
 import {
   makePostgresCamelHarness,
