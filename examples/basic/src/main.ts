@@ -1,4 +1,6 @@
+import { cleanup } from "@q/cleanup";
 import { createQueue, defineTask, fixedBackoff, PermanentError } from "@q/core";
+import { cron } from "@q/cron";
 import { createPgDriver } from "@q/pg";
 import pg from "pg";
 import { database } from "./database.js";
@@ -19,10 +21,23 @@ await pool.query(
 );
 
 const tries = new Map<number, number>();
+// Plugins: a cron schedule that enqueues one job per second cluster-wide, and
+// a retention pass (run on demand below) that deletes finished jobs.
+const schedules = cron({
+  schedules: [{ name: "heartbeat-report", cron: "* * * * * *", task: "report", payload: {} }],
+});
+const retention = cleanup({ finishedAfter: 0, failedAfter: null, interval: 3_600_000 });
+const reports: string[] = [];
 const queue = createQueue({
   driver,
   schema: "q_demo",
+  plugins: [schedules, retention],
   tasks: {
+    report: defineTask({
+      handler: async (_payload: Record<string, never>, { job }) => {
+        reports.push((job.meta.cron as { tick: string }).tick);
+      },
+    }),
     sendReceipt: defineTask({
       maxAttempts: 3,
       backoff: fixedBackoff(20),
@@ -66,8 +81,8 @@ console.log(`Committed ${ORDERS} orders and their ${ORDERS} receipt jobs in one 
 let finished = 0;
 let failed = 0;
 let retried = 0;
-queue.on("finished", () => finished++);
-queue.on("failed", () => failed++);
+queue.on("finished", ({ job }) => job.task === "sendReceipt" && finished++);
+queue.on("failed", ({ job }) => job.task === "sendReceipt" && failed++);
 queue.on("retried", () => retried++);
 
 const started = performance.now();
@@ -89,11 +104,18 @@ clearInterval(timer);
 progress();
 if (tty) process.stdout.write("\n");
 
-await worker.stop();
-await queue.close();
+// The cron schedule has been ticking meanwhile: wait for two of its jobs.
+const until = Date.now() + 10_000;
+while (reports.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+const [listed] = await schedules.list();
+
 const { rows } = await pool.query<{ state: string; n: number }>(
   "SELECT state, count(*)::int AS n FROM q_demo.jobs GROUP BY state ORDER BY state",
 );
+const cleaned = await retention.run();
+const left = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM q_demo.jobs");
+await worker.stop();
+await queue.close();
 // The driver's own connections (LISTEN, heartbeats) first, then the pool: the server stops
 // once every connection is gone.
 await driver.close?.();
@@ -106,10 +128,17 @@ Summary
   failed    ${failed} (permanent errors, kept with their error for queue.retry(id))
   retried   ${retried} (failed once, then succeeded)
   jobs/s    ${Math.round(ORDERS / seconds)} (${seconds.toFixed(2)} s with 20 concurrent handlers)
-  in the database: ${rows.map((r) => `${r.state} ${r.n}`).join(", ")}`);
+  in the database: ${rows.map((r) => `${r.state} ${r.n}`).join(", ")}
+  cron      ${reports.length} report jobs from "${listed?.name}" (one per second, by the database clock; next ${listed?.next?.toISOString()})
+  cleanup   one pass deleted ${cleaned.finished} finished jobs, kept the failed ones; ${left.rows[0]?.n} jobs left`);
 
 const expectedFailed = Math.floor(ORDERS / 97);
-if (failed !== expectedFailed || finished !== ORDERS - expectedFailed) {
+if (
+  failed !== expectedFailed ||
+  finished !== ORDERS - expectedFailed ||
+  reports.length < 2 ||
+  cleaned.finished < finished
+) {
   console.error("unexpected outcome");
   process.exit(1);
 }
