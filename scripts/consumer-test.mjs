@@ -3,6 +3,7 @@
 // tarballs `pnpm pack` makes, with npm, into an app outside the workspace.
 // For every driver it typechecks (strict) an app that enqueues inside a
 // transaction, and, when DATABASE_URL is set, runs it: the job must finish.
+// It also typechecks the code blocks of the docs against the installed packages.
 //
 //   node scripts/consumer-test.mjs            (after `pnpm build`)
 //   KEEP=1 node scripts/consumer-test.mjs     keeps the app folder to look at
@@ -19,6 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeSnippets } from "./docs-snippets.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = join(root, "scripts", "consumer");
@@ -88,6 +90,12 @@ try {
   step("typecheck every app (strict)", () =>
     run(join(app, "node_modules", ".bin", "tsc"), ["-p", "."], { cwd: app }),
   );
+
+  step("typecheck the TypeScript of every README and GUARANTEES.md", () => {
+    const count = writeSnippets(root, join(app, "docs"));
+    run(join(app, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.docs.json"], { cwd: app });
+    return count;
+  });
 
   const apps = readdirSync(join(app, "src")).filter((f) => f.endsWith(".ts") && f !== "common.ts");
   for (const file of apps) {
