@@ -19,6 +19,7 @@ import { enqueueOneScenario } from "./scenarios/enqueue-one.js";
 import { floorScenario } from "./scenarios/floor.js";
 import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
+import { usage } from "./usage.js";
 
 const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) => Promise<void>> =
   {
@@ -33,6 +34,17 @@ const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) 
   };
 
 async function main(): Promise<void> {
+  // `pnpm bench` forwards its arguments after a `--`.
+  const args = process.argv.slice(2).filter((a) => a !== "--");
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return;
+  }
+  if (args.length > 0) {
+    console.error(`unknown arguments: ${args.join(" ")}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
   const config = readConfig();
   const started = new Date();
   const results: Result[] = [];

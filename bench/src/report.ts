@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ScenarioName } from "./config.js";
+import { type ScenarioName, scenarioNames } from "./config.js";
 
 /** One line of the report: one scenario, one library, one setting. */
 export interface Result {
@@ -38,11 +38,14 @@ function fmt(value: number): string {
 }
 
 /** The line printed for a result. */
+/** The first column fits the longest scenario name, so every row lines up. */
+const SCENARIO_WIDTH = Math.max(...scenarioNames.map((n) => n.length));
+
 export function formatResult(r: Result): string {
   const figures = Object.entries(r.figures)
     .map(([name, v]) => (name === r.unit ? `${fmt(v)} ${r.unit}` : `${name} ${fmt(v)} ${r.unit}`))
     .join("  ");
-  return `${r.scenario.padEnd(13)} ${r.library.padEnd(16)} ${r.setting.padEnd(22)} ${figures.padEnd(44)}${r.note ? ` ${r.note}` : ""}`;
+  return `${r.scenario.padEnd(SCENARIO_WIDTH)} ${r.library.padEnd(16)} ${r.setting.padEnd(22)} ${figures.padEnd(44)}${r.note ? ` ${r.note}` : ""}`;
 }
 
 /**
@@ -81,7 +84,7 @@ export function formatRatio(r: Ratio): string {
   const what = r.better === "lower" ? ` ${r.figure} (lower is better)` : "";
   const value =
     r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio >= 1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2);
-  return `${r.scenario.padEnd(13)} ${r.q}/${r.peer}${what} = ${value}×`;
+  return `${r.scenario.padEnd(SCENARIO_WIDTH)} ${r.q}/${r.peer}${what} = ${value}×`;
 }
 
 export async function writeJson(file: string, report: unknown): Promise<void> {
