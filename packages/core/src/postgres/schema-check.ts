@@ -54,6 +54,52 @@ export async function checkSchema(
   schema: string,
   { missingIsFine = false } = {},
 ): Promise<void> {
+  await checkTables(ex, tablesSql, schema, missingIsFine);
+}
+
+/**
+ * `SCHEMA_TOO_NEW` when the schema holds migrations of an owner this process
+ * knows (core, or one of its plugins) that are newer than any it has: a
+ * newer q migrated it, and this older one must not run against tables it does
+ * not know (a rolling deploy). Owners it does not know are someone else's
+ * business (a plugin this process does not use).
+ *
+ * @param known the newest version this process has, per owner
+ */
+export async function checkVersions(
+  ex: Executor,
+  statements: { present: string; versions: string },
+  schema: string,
+  known: ReadonlyMap<string, number>,
+): Promise<void> {
+  const present = JSON.parse(
+    textColumn(await ex.query(statements.present, [schema]), "present") ?? "{}",
+  ) as {
+    migrations?: boolean;
+  };
+  if (!present.migrations) return;
+  const applied = JSON.parse(
+    textColumn(await ex.query(statements.versions), "versions") ?? "{}",
+  ) as Record<string, number>;
+  for (const [owner, version] of Object.entries(applied)) {
+    const mine = known.get(owner);
+    if (mine !== undefined && version > mine) {
+      throw new QError(
+        "SCHEMA_TOO_NEW",
+        `schema "${schema}" was migrated by a newer version of ${owner === "core" ? "q" : `plugin "${owner}"`} ` +
+          `(its migration ${version}; this process knows up to ${mine}): upgrade this process`,
+        { details: { schema, owner, applied: version, known: mine } },
+      );
+    }
+  }
+}
+
+async function checkTables(
+  ex: Executor,
+  tablesSql: string,
+  schema: string,
+  missingIsFine: boolean,
+): Promise<void> {
   const rows = await ex.query(tablesSql, [schema]);
   const found = JSON.parse(textColumn(rows, "tables") ?? "{}") as Record<string, string[]>;
   const missing: string[] = [];

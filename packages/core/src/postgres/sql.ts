@@ -238,6 +238,9 @@ SELECT json_build_object(
   'migrations', EXISTS (SELECT 1 FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = $1::text AND c.relname = 'migrations'))::text AS present`,
+    /** The newest applied version of each owner's migrations, as a JSON object. */
+    versions: `SELECT coalesce(json_object_agg(owner, version), '{}'::json)::text AS versions
+FROM (SELECT owner, max(version) AS version FROM "${schema}".migrations GROUP BY owner) m`,
     /**
      * The columns of whatever is called `jobs` or `workers` in the schema
      * ($1), as a JSON object of name to column names. Reads the catalog only,

@@ -19,7 +19,7 @@ import type {
 } from "../storage.js";
 import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
 import { claimedFromRow, parseJob, textColumn } from "./rows.js";
-import { checkSchema, Once } from "./schema-check.js";
+import { checkSchema, checkVersions, Once } from "./schema-check.js";
 import { type Statements, statements } from "./sql.js";
 
 /** Inserts outside a transaction notify a queue at most once per this window. */
@@ -71,15 +71,21 @@ export class PostgresStorage implements Storage {
   /** …and the trailing notifications it owes. */
   readonly #trailing = new Map<string, NodeJS.Timeout>();
   /** Whether the schema holds q's tables: checked once, on the pool. */
-  readonly #schemaChecked = new Once(() =>
-    checkSchema(this.#driver, this.#sql.tables, this.schema),
-  );
+  readonly #schemaChecked = new Once(async () => {
+    await checkSchema(this.#driver, this.#sql.tables, this.schema);
+    await checkVersions(this.#driver, this.#sql, this.schema, this.#known);
+  });
+  /** The newest migration this process has, per owner. */
+  readonly #known = new Map<string, number>();
 
   constructor(driver: Driver, options: PostgresStorageOptions = {}) {
     this.#driver = driver;
     this.schema = assertSchemaName(options.schema ?? "q");
     this.#sql = statements(this.schema);
     this.#migrations = [...coreMigrations, ...(options.migrations ?? [])];
+    for (const m of this.#migrations) {
+      this.#known.set(m.owner, Math.max(m.version, this.#known.get(m.owner) ?? 0));
+    }
   }
 
   /** The executor for a caller's handle, or the pool. */
@@ -117,6 +123,7 @@ export class PostgresStorage implements Storage {
       await tx.query(this.#sql.lock, [`q:migrate:${s}`]);
       // Someone else's jobs or workers table: refuse before writing anything.
       await checkSchema(tx, this.#sql.tables, s, { missingIsFine: true });
+      await checkVersions(tx, this.#sql, s, this.#known);
       const present = JSON.parse(
         textColumn(await tx.query(this.#sql.present, [s]), "present") ?? "{}",
       ) as {

@@ -427,6 +427,43 @@ export function describeDriver(
         await expect(q.enqueue("echo", 1)).rejects.toMatchObject({ code: "SCHEMA_CONFLICT" });
       });
 
+      it("a schema migrated by a newer q → SCHEMA_TOO_NEW for migrate, enqueue and work; a newer plugin's too", async () => {
+        const s = schema();
+        await queueIn(s).migrate();
+        const newest = Math.max(...coreMigrations.map((m) => m.version));
+        // What a newer q (or a newer plugin, or one this process does not run) left behind.
+        await h.driver.query(
+          `INSERT INTO "${s}".migrations (owner, version, name) VALUES ('core', $1::integer, 'from the future'), ('someone-else', 99, 'not ours')`,
+          [newest + 1],
+        );
+        const q = queueIn(s);
+        await expect(q.migrate()).rejects.toMatchObject({ code: "SCHEMA_TOO_NEW" });
+        await expect(q.enqueue("echo", 1)).rejects.toMatchObject({ code: "SCHEMA_TOO_NEW" });
+        await expect(q.work({ pollInterval: 50 })).rejects.toMatchObject({
+          code: "SCHEMA_TOO_NEW",
+        });
+        expect(await count(h.driver, s)).toBe(0);
+        // Only owners this process knows count: a plugin it does not run is no reason to stop.
+        await h.driver.query(`DELETE FROM "${s}".migrations WHERE version = $1::integer`, [
+          newest + 1,
+        ]);
+        await expect(queueIn(s).enqueue("echo", 1)).resolves.toMatchObject({ deduped: false });
+        const plugin = { name: "someone-else", start() {} };
+        const withPlugin = createQueue({
+          driver: h.driver,
+          schema: s,
+          tasks: { echo: defineTask({ handler: async (_: unknown) => {} }) },
+          logger: silentLogger,
+          plugins: [
+            {
+              ...plugin,
+              migrations: [{ owner: "someone-else", version: 1, name: "v1", statements: () => [] }],
+            },
+          ],
+        });
+        await expect(withPlugin.migrate()).rejects.toMatchObject({ code: "SCHEMA_TOO_NEW" });
+      });
+
       it("a workers table that is not q's: migrate → SCHEMA_CONFLICT and writes nothing", async () => {
         const s = schema();
         await h.driver.query(`CREATE SCHEMA "${s}"`);
