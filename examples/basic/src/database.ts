@@ -25,14 +25,18 @@ export async function database(): Promise<{ url: string; stop(): Promise<void> }
   const starting = startPrivateServer({ detached: true });
 
   // Ctrl-C: the server sits in a process group of its own, so it is up to us to stop it and
-  // remove its files. What fails meanwhile (queries cut short) no longer matters.
+  // remove its files. What fails meanwhile (queries and workers cut short) no longer matters
+  // and is not printed.
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     process.on("uncaughtException", () => {});
     process.on("unhandledRejection", () => {});
-    console.error(`\n${signal}: stopping the embedded PostgreSQL …`);
+    process.stderr.write(`\n${signal}: stopping the embedded PostgreSQL …\n`);
+    for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+      console[method] = () => {};
+    }
     void starting
       .then((server) => server.destroy())
       .catch(() => {})

@@ -365,10 +365,7 @@ function installExitHook(): void {
     for (const { child } of servers) child.kill("SIGQUIT");
     // No event loop any more: wait (briefly) for the postmasters to be gone, so
     // that none writes into a directory being removed.
-    const deadline = Date.now() + 2000;
-    while (servers.some(({ child }) => running(child.pid)) && Date.now() < deadline) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
+    waitGone(servers.map(({ child }) => child.pid));
     for (const { root } of servers) {
       try {
         rmSync(root, { recursive: true, force: true });
@@ -377,6 +374,14 @@ function installExitHook(): void {
       }
     }
   });
+}
+
+/** Blocks until none of `pids` runs any more, or `ms` have passed. */
+function waitGone(pids: (number | undefined)[], ms = 3000): void {
+  const deadline = Date.now() + ms;
+  while (pids.some(running) && Date.now() < deadline) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
 }
 
 /** Whether `pid` still runs: not gone, and (where /proc tells) not a zombie waiting to be reaped. */
@@ -402,14 +407,17 @@ function sweepLeftovers(): void {
     const owner = Number(new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name)?.[1]);
     if (!owner || isAlive(owner)) continue;
     const dir = join(tmpdir(), name);
-    const server = serverOf(join(dir, "data"));
-    if (server !== undefined) {
-      try {
-        process.kill(server, "SIGQUIT");
-      } catch {
-        continue;
-      }
+    // Its server, or an initdb still at work when the owner died: stop them first, so that
+    // none writes into the directory while it goes.
+    const left = processesIn(dir);
+    try {
+      for (const pid of left) process.kill(pid, "SIGQUIT");
+    } catch {
+      continue;
     }
+    waitGone(left);
+    for (const pid of left.filter(running)) process.kill(pid, "SIGKILL");
+    waitGone(left);
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
@@ -419,17 +427,23 @@ function sweepLeftovers(): void {
 }
 
 /**
- * The postmaster still running on `data`, if any: the pid of its lock file,
- * when that process's command line names the directory (a recycled pid does not).
+ * Processes whose command line names a path in `dir` (the postmaster runs
+ * with `-D <dir>/data`, initdb with `--pgdata=<dir>/data`), where /proc tells.
  */
-function serverOf(data: string): number | undefined {
+function processesIn(dir: string): number[] {
+  let pids: string[];
   try {
-    const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n", 1)[0]);
-    if (!pid) return undefined;
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(data) ? pid : undefined;
+    pids = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
   } catch {
-    return undefined;
+    return [];
   }
+  return pids.map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function isAlive(pid: number): boolean {
