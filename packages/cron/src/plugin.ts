@@ -61,8 +61,9 @@ export interface CronPlugin extends Plugin {
   list(): Promise<ScheduleStatus[]>;
   /**
    * Deletes at most `limit` tick records that no catch-up window needs any
-   * more (older than their schedule's window), then the marks of schedules
-   * no longer declared that no process ran for a whole window. `@q/cleanup`
+   * more (older than their schedule's window), then the rows of schedules
+   * this process does not declare that no scheduler has seen for a whole
+   * window (one that comes back later starts afresh). `@q/cleanup`
    * calls it on every pass.
    */
   prune(limit: number): Promise<CronPruneCounts>;
@@ -157,13 +158,15 @@ export function cron(options: CronOptions): CronPlugin {
       const rows = await ctx.executor.query(sql.list, [names]);
       const info = JSON.parse(String(rows[0]?.info)) as {
         now: number;
-        rows: { name: string; last: number | null; job: string | null }[];
+        rows: { name: string; since: number; last: number | null; job: string | null }[];
       };
       const byName = new Map(info.rows.map((r) => [r.name, r]));
       return compiled.map((s) => {
         const row = byName.get(s.name);
         const last = row?.last ?? null;
-        const next = nextTick(s.pattern, Math.max(info.now - s.catchUp, last ?? -Infinity));
+        // A schedule no scheduler has seen yet starts now, when one first sees it.
+        const since = row?.since ?? info.now;
+        const next = nextTick(s.pattern, Math.max(info.now - s.catchUp, since, last ?? -Infinity));
         return {
           name: s.name,
           cron: s.cron,

@@ -48,7 +48,9 @@ export interface Schedule {
    * The catch-up window in milliseconds: a tick is enqueued while it is at
    * most this old by the database clock. After downtime, the ticks missed
    * within the window are enqueued at once, oldest first; older ones are
-   * skipped for good. Default 60 000 (one minute); from 1 000 to 100 years.
+   * skipped for good. It never reaches back before the schedule's first
+   * sighting: a new schedule starts with the first tick after the first
+   * scheduler saw it. Default 60 000 (one minute); from 1 000 to 100 years.
    */
   catchUp?: number;
 }

@@ -7,9 +7,14 @@
  * Time is the database's: each pass reads `now()` and the host's monotonic
  * clock only measures how long to sleep until the next tick.
  *
+ * A schedule's ticks start after `since`, the moment a scheduler first saw
+ * it (its row in `cron_schedules`, created by the first pass that declares
+ * it): the catch-up window covers ticks missed after that, never ticks from
+ * before the schedule existed.
+ *
  * @module
  */
-import type { Executor, PluginContext } from "@q/core";
+import { type Executor, isQError, type PluginContext } from "@q/core";
 import type { CompiledSchedule } from "./schedule.js";
 import type { CronSql } from "./sql.js";
 import { nextTick, ticksBetween } from "./ticks.js";
@@ -57,11 +62,12 @@ export class Scheduler {
   readonly #schedules: readonly CompiledSchedule[];
   readonly #sql: CronSql;
   readonly #settings: SchedulerSettings;
-  readonly #names: string;
   /** Database clock minus `performance.now()`, learnt on every pass. */
   #offset = 0;
   /** Each schedule's mark as last seen (epoch ms), null when it never fired. */
   readonly #marks = new Map<string, number | null>();
+  /** Each schedule's `since` as last seen (epoch ms): no tick at or before it is enqueued. */
+  readonly #since = new Map<string, number>();
   /** Schedules whose last transaction failed: retried after a growing delay. */
   readonly #failures = new Map<string, { count: number; retryAt: number }>();
   /** The end of the last gap reported per schedule, so a gap is logged once. */
@@ -78,7 +84,6 @@ export class Scheduler {
     this.#schedules = schedules;
     this.#sql = sql;
     this.#settings = settings;
-    this.#names = JSON.stringify(schedules.map((s) => s.name));
   }
 
   /** The database clock as this process estimates it; never ahead of the real one. */
@@ -105,38 +110,57 @@ export class Scheduler {
   }
 
   /**
-   * One pass: reads the clock and the marks, then enqueues the due ticks of
-   * each schedule in a transaction of its own (a schedule whose jobs fail to
+   * The sighting of every schedule for the `sight` statement (which locks
+   * the rows in name order itself). `since` is the one this process saw
+   * before, if any: a row a prune deleted under a running scheduler comes
+   * back as it was.
+   */
+  #sighting(): string {
+    const rows = this.#schedules.map((s) => {
+      const since = this.#since.get(s.name);
+      return { name: s.name, catchup: s.catchUp, since: since === undefined ? null : iso(since) };
+    });
+    rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return JSON.stringify(rows);
+  }
+
+  /**
+   * One pass: records the sighting of every schedule (creating the row of a
+   * new one) and reads the clock, each `since` and mark, then enqueues the
+   * due ticks of each schedule in a transaction of its own (a schedule whose jobs fail to
    * enqueue holds back no other). True when a schedule has more due ticks
    * than one pass takes.
    */
   async pass(): Promise<boolean> {
     const { executor, signal } = this.#ctx;
-    const rows = await executor.query(this.#sql.marks, [this.#names]);
+    const rows = await executor.query(this.#sql.sight, [this.#sighting()]);
     // Measured after the reply, so the estimate errs late, never early.
     const measured = performance.now();
-    const info = jsonColumn<{ now: number; marks: Record<string, number | null> }>(rows, "info");
+    const info = jsonColumn<{
+      now: number;
+      rows: Record<string, { since: number; last: number | null } | undefined>;
+    }>(rows, "info");
     this.#offset = info.now - measured;
     const now = info.now;
     let more = false;
     let enqueued = 0;
     for (const s of this.#schedules) {
       if (signal.aborted) break;
-      const mark = info.marks[s.name] ?? null;
+      const row = info.rows[s.name];
+      if (row === undefined) throw new Error(`cron: no row for schedule "${s.name}"`);
+      const mark = row.last;
+      const since = row.since;
       this.#marks.set(s.name, mark);
+      this.#since.set(s.name, since);
       const failure = this.#failures.get(s.name);
       if (failure !== undefined && failure.retryAt > now) continue;
       const windowStart = now - s.catchUp;
-      this.#reportGap(s, mark, windowStart);
-      const ticks = ticksBetween(
-        s.pattern,
-        Math.max(windowStart, mark ?? -Infinity),
-        now,
-        this.#settings.batch,
-      );
+      const done = Math.max(since, mark ?? -Infinity);
+      this.#reportGap(s, done, windowStart);
+      const ticks = ticksBetween(s.pattern, Math.max(windowStart, done), now, this.#settings.batch);
       if (ticks.length === 0) continue;
       try {
-        const claimed = await this.#ctx.transaction((tx) => this.#claim(s, ticks, tx));
+        const claimed = await this.#ctx.transaction((tx) => this.#claim(s, since, ticks, tx));
         this.#failures.delete(s.name);
         this.#marks.set(s.name, Math.max(mark ?? -Infinity, ticks[ticks.length - 1]!));
         for (const job of claimed.jobs) {
@@ -150,6 +174,12 @@ export class Scheduler {
         enqueued += claimed.jobs.length;
         if (ticks.length === this.#settings.batch) more = true;
       } catch (error) {
+        // The queue began to close during the pass (it refuses jobs before it
+        // stops its plugins): nothing was enqueued, the next start takes over.
+        if (isQError(error, "QUEUE_CLOSED")) {
+          this.#ctx.logger.debug({ schedule: s.name }, "cron pass cut short by close");
+          break;
+        }
         const count = (failure?.count ?? 0) + 1;
         const delay = this.#backoff(count);
         this.#failures.set(s.name, { count, retryAt: now + delay });
@@ -164,7 +194,12 @@ export class Scheduler {
   }
 
   /** The transaction of one schedule: claim ticks, take the mark, enqueue, record. */
-  async #claim(s: CompiledSchedule, ticks: readonly number[], tx: Executor): Promise<Claimed> {
+  async #claim(
+    s: CompiledSchedule,
+    since: number,
+    ticks: readonly number[],
+    tx: Executor,
+  ): Promise<Claimed> {
     const claimed = jsonColumn<number[]>(
       await tx.query(this.#sql.claim, [s.name, JSON.stringify(ticks.map(iso))]),
       "rows",
@@ -173,7 +208,7 @@ export class Scheduler {
     // after we read it, and a tick at or before it is done even if its record
     // was pruned since (our insert then succeeded, but must not become a job).
     const { last } = jsonColumn<{ last: number | null }>(
-      await tx.query(this.#sql.hold, [s.name, s.catchUp]),
+      await tx.query(this.#sql.hold, [s.name, s.catchUp, iso(since)]),
       "info",
     );
     const fresh = claimed.filter((t) => last === null || t > last);
@@ -204,14 +239,17 @@ export class Scheduler {
     return { jobs, stale: stale.length };
   }
 
-  /** Logs, once, that ticks between the mark and the window were skipped (downtime longer than the window). */
-  #reportGap(s: CompiledSchedule, mark: number | null, windowStart: number): void {
-    if (mark === null || mark >= windowStart) return;
-    const first = nextTick(s.pattern, mark);
+  /**
+   * Logs, once, that ticks between `done` (the later of the mark and
+   * `since`) and the window were skipped (downtime longer than the window).
+   */
+  #reportGap(s: CompiledSchedule, done: number, windowStart: number): void {
+    if (done >= windowStart) return;
+    const first = nextTick(s.pattern, done);
     if (first === null || first > windowStart) return;
-    if (this.#reported.get(s.name) === mark) return;
-    this.#reported.set(s.name, mark);
-    const data = { schedule: s.name, after: iso(mark), before: iso(windowStart) };
+    if (this.#reported.get(s.name) === done) return;
+    this.#reported.set(s.name, done);
+    const data = { schedule: s.name, after: iso(done), before: iso(windowStart) };
     this.#ctx.logger.warn(data, "cron skipped ticks older than the catch-up window");
     this.#ctx.emit("skipped", data);
   }
@@ -227,7 +265,8 @@ export class Scheduler {
         continue;
       }
       const mark = this.#marks.get(s.name) ?? null;
-      const next = nextTick(s.pattern, Math.max(now - s.catchUp, mark ?? -Infinity));
+      const since = this.#since.get(s.name) ?? -Infinity;
+      const next = nextTick(s.pattern, Math.max(now - s.catchUp, since, mark ?? -Infinity));
       if (next !== null) soonest = Math.min(soonest, next);
     }
     // At least a millisecond: a tick due now is taken by the next pass, not by a spin.

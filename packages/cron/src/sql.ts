@@ -34,19 +34,49 @@ export function tableStatements(schema: string): string[] {
   ];
 }
 
+/**
+ * Migration 2: `since`, when a scheduler first saw the schedule. No tick
+ * at or before it is ever enqueued, so a new schedule does not catch up
+ * ticks from before it existed. A row that predates the column gets its mark
+ * (`coalesce(last_tick, seen_at)`): the mark already bounds its window, so
+ * existing schedules keep the window they had.
+ */
+export function sinceStatements(schema: string): string[] {
+  const s = `"${schema}"`;
+  return [
+    `ALTER TABLE ${s}.cron_schedules ADD COLUMN IF NOT EXISTS since timestamptz`,
+    `UPDATE ${s}.cron_schedules SET since = coalesce(last_tick, seen_at) WHERE since IS NULL`,
+    `ALTER TABLE ${s}.cron_schedules ALTER COLUMN since SET DEFAULT now(), ALTER COLUMN since SET NOT NULL`,
+  ];
+}
+
 /** The statements of the scheduler, `list` and `prune` for one schema. */
 export function cronSql(schema: string) {
   const s = `"${schema}"`;
   return {
     /**
-     * The database clock and the marks of the named schedules ($1: JSON array
-     * of names), in one round trip and without a transaction.
+     * One scheduler's sighting of its schedules ($1: JSON [{ name, catchup,
+     * since }], sorted by name), in one autocommit statement: creates the row
+     * of a schedule no process has seen yet, with `since` = `now()` (or
+     * the `since` this process saw before, when a prune deleted the row
+     * under it), refreshes `seen_at` of the others, and returns the
+     * database clock and every row's `since` and mark. Rows are taken in
+     * name order, so two schedulers never deadlock; a row another process is
+     * creating is waited for and then updated, never a unique violation, and
+     * `RETURNING` gives its committed values.
      */
-    marks: `SELECT json_build_object(
+    sight: `WITH seen AS (
+  INSERT INTO ${s}.cron_schedules AS c (name, catchup, since)
+  SELECT x.name, x.catchup, coalesce(x.since::timestamptz, now())
+  FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, catchup bigint, since text)
+  ORDER BY x.name
+  ON CONFLICT (name) DO UPDATE SET seen_at = now()
+  RETURNING c.name, c.since, c.last_tick
+)
+SELECT json_build_object(
   'now', ${ms("now()")},
-  'marks', (SELECT coalesce(json_object_agg(name, ${ms("last_tick")}), '{}')
-            FROM ${s}.cron_schedules
-            WHERE name IN (SELECT jsonb_array_elements_text($1::text::jsonb)))
+  'rows', (SELECT coalesce(json_object_agg(name, json_build_object(
+             'since', ${ms("since")}, 'last', ${ms("last_tick")})), '{}') FROM seen)
 )::text AS info`,
 
     /**
@@ -65,11 +95,13 @@ export function cronSql(schema: string) {
 SELECT coalesce(json_agg(${ms("tick")} ORDER BY tick), '[]')::text AS rows FROM claimed`,
 
     /**
-     * Locks the mark of schedule $1 (creating it, $2 = catch-up window in ms)
+     * Locks the mark of schedule $1 (creating it again, $2 = catch-up window
+     * in ms, $3 = its `since`, if a prune deleted it since the pass read it)
      * and returns it as committed by whoever held it before. Taken after the
      * ticks, always, so the lock order is the same in every process.
      */
-    hold: `INSERT INTO ${s}.cron_schedules (name, catchup) VALUES ($1::text, $2::bigint)
+    hold: `INSERT INTO ${s}.cron_schedules (name, catchup, since)
+VALUES ($1::text, $2::bigint, $3::text::timestamptz)
 ON CONFLICT (name) DO UPDATE SET catchup = EXCLUDED.catchup, seen_at = now()
 RETURNING json_build_object('last', ${ms("last_tick")})::text AS info`,
 
@@ -101,11 +133,12 @@ SELECT json_build_object(
   'marked', (SELECT count(*) FROM mark)
 )::text AS info`,
 
-    /** The database clock and, per named schedule ($1), its mark and that tick's job. */
+    /** The database clock and, per named schedule ($1), its `since`, its mark and that tick's job. */
     list: `SELECT json_build_object(
   'now', ${ms("now()")},
   'rows', (SELECT coalesce(json_agg(json_build_object(
              'name', c.name,
+             'since', ${ms("c.since")},
              'last', ${ms("c.last_tick")},
              'job', (SELECT t.job_id::text FROM ${s}.cron_ticks t
                      WHERE t.schedule = c.name AND t.tick = c.last_tick))), '[]')
@@ -133,10 +166,11 @@ SELECT count(*)::int AS n FROM gone`,
 
     /**
      * Deletes at most $2 marks of schedules this process does not declare
-     * ($1: JSON array of names) once no process has run them for a whole
-     * window and no tick record is left. A scheduler that still runs such a
-     * schedule re-creates its mark, and its window then holds only ticks
-     * whose records were kept.
+     * ($1: JSON array of names) once no scheduler declaring them has made a
+     * pass for a whole window (every pass refreshes `seen_at`) and no tick
+     * record is left. A scheduler that still runs such a schedule re-creates
+     * the row with the `since` it saw; a schedule that comes back in a
+     * process that never saw it starts afresh, from a new `since`.
      */
     pruneSchedules: `WITH doomed AS (
   SELECT c.name FROM ${s}.cron_schedules c

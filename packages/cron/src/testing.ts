@@ -96,6 +96,39 @@ async function tickRecords(driver: Driver, schema: string, schedule: string) {
   return JSON.parse(rows[0]!.rows) as { tick: number; job: string | null }[];
 }
 
+/**
+ * Makes a schedule look as if schedulers had run it before: its row, first
+ * seen `since` (SQL, default an hour ago) and with the mark `lastTick` (SQL,
+ * default none). A new schedule would start at its first sighting instead.
+ */
+async function seedSchedule(
+  driver: Driver,
+  schema: string,
+  name: string,
+  catchUp: number,
+  {
+    since = "now() - interval '1 hour'",
+    lastTick = "NULL",
+  }: { since?: string; lastTick?: string } = {},
+): Promise<void> {
+  await driver.query(
+    `INSERT INTO "${schema}".cron_schedules (name, catchup, since, last_tick)
+     VALUES ($1::text, $2::bigint, ${since}, ${lastTick})`,
+    [name, catchUp],
+  );
+}
+
+/** A schedule's row: when it was first seen and its mark (epoch ms), or null without one. */
+async function scheduleRow(driver: Driver, schema: string, name: string) {
+  const rows = await driver.query<{ row: string | null }>(
+    `SELECT json_build_object('since', ${ms("since")}, 'last', ${ms("last_tick")})::text AS row
+     FROM "${schema}".cron_schedules WHERE name = $1::text`,
+    [name],
+  );
+  const row = rows[0]?.row;
+  return row == null ? null : (JSON.parse(row) as { since: number; last: number | null });
+}
+
 async function scheduleRows(driver: Driver, schema: string): Promise<string[]> {
   const rows = await driver.query<{ rows: string }>(
     `SELECT coalesce(json_agg(name ORDER BY name), '[]')::text AS rows FROM "${schema}".cron_schedules`,
@@ -190,7 +223,7 @@ export function describeCron(
     };
 
     it.runIf(options.parallel !== false)(
-      "five schedulers at once over 20+ ticks of a seconds schedule: one job per tick, no rolled-back transaction",
+      "five schedulers at once over 20+ ticks of a seconds schedule and the first sighting of another: one job per tick, no rolled-back transaction",
       async () => {
         const db = freshName("qcron_db");
         await h.driver.query(`CREATE DATABASE "${db}"`);
@@ -232,22 +265,32 @@ export function describeCron(
             payload: { n: 1 },
             catchUp: 25 * SECOND,
           };
+          // No scheduler has seen this one: the five race to create its row.
+          const fresh: Schedule = { ...every, name: "fresh-second" };
           // A small batch makes the catch-up take many passes, so the five race on every key.
           const runs = [];
           for (const hh of harnesses)
-            runs.push(await scheduler(s, [every], { batch: 3 }, hh.driver));
+            runs.push(await scheduler(s, [every, fresh], { batch: 3 }, hh.driver));
+          // "every-second" existed long before these five started: they catch up its window.
+          await seedSchedule(harnesses[0]!.driver, s, every.name, every.catchUp!);
           const start = await dbNow(harnesses[0]!.driver);
           await Promise.all(runs.map((r) => r.queue.start()));
           await waitFor(
             async () => {
-              const jobs = await cronJobs(harnesses[0]!.driver, s, every.name);
-              return jobs.some((j) => j.tick >= start + 2 * SECOND);
+              const ticks = async (name: string) =>
+                (await cronJobs(harnesses[0]!.driver, s, name)).map((j) => j.tick);
+              return (
+                (await ticks(every.name)).some((t) => t >= start + 2 * SECOND) &&
+                (await ticks(fresh.name)).some((t) => t >= start + 2 * SECOND)
+              );
             },
             { what: "two live ticks after the catch-up" },
           );
           for (const r of runs) await r.queue.close();
           const jobs = await cronJobs(harnesses[0]!.driver, s, every.name);
           const records = await tickRecords(harnesses[0]!.driver, s, every.name);
+          const freshJobs = await cronJobs(harnesses[0]!.driver, s, fresh.name);
+          const freshRow = await scheduleRow(harnesses[0]!.driver, s, fresh.name);
           for (const hh of harnesses) await hh.close();
           await settled();
 
@@ -260,6 +303,13 @@ export function describeCron(
           expect(ticks[0]!).toBeLessThanOrEqual(start - 20 * SECOND);
           expect(records.map((r) => r.tick)).toEqual(ticks);
           expect(records.map((r) => r.job)).toEqual(jobs.map((j) => j.id));
+          // The new schedule: one row, first seen after the start, nothing from before it.
+          const freshTicks = freshJobs.map((j) => j.tick);
+          expect(new Set(freshTicks).size).toBe(freshTicks.length);
+          expectContiguous(freshTicks, SECOND);
+          expect(freshRow!.since).toBeGreaterThanOrEqual(start);
+          expect(freshTicks[0]!).toBeGreaterThan(freshRow!.since);
+          expect(freshTicks[0]!).toBeLessThanOrEqual(freshRow!.since + SECOND);
           for (const r of runs) expect(r.log.errors()).toEqual([]);
           expect(await rollbacks()).toBe(before);
 
@@ -293,6 +343,8 @@ export function describeCron(
       let t1 = 0;
       try {
         const ahead = await scheduler(s, schedules);
+        // Both ran before: the minute schedule has ticks of its window to catch up.
+        for (const x of schedules) await seedSchedule(h.driver, s, x.name, x.catchUp!);
         await ahead.queue.start();
         await waitFor(() => ahead.log.passes() > 0, { what: "a first pass" });
         t0 = await dbNow(h.driver);
@@ -337,19 +389,19 @@ export function describeCron(
       for (const j of minutes) expect(j.created).toBeGreaterThanOrEqual(j.tick);
     });
 
-    it("after downtime, ticks within the catch-up window are enqueued at once and older ones never", async () => {
+    it("after downtime, ticks within the catch-up window are enqueued at once and older ones never; a new schedule catches up nothing", async () => {
       const s = schema();
       const long = { name: "down-long", cron: "* * * * *", task: "tick", catchUp: 3 * MINUTE };
       const short = { name: "down-short", cron: "* * * * *", task: "tick", catchUp: 10 * MINUTE };
       const fresh = { name: "down-new", cron: "* * * * *", task: "tick", catchUp: 2 * MINUTE };
       const run = await scheduler(s, [long, short, fresh]);
-      // The process that last ran these schedules stopped 10 and 2 minutes ago.
-      await h.driver.query(
-        `INSERT INTO "${s}".cron_schedules (name, last_tick, catchup) VALUES
-           ($1::text, date_trunc('minute', now()) - interval '10 minutes', 180000),
-           ($2::text, date_trunc('minute', now()) - interval '2 minutes', 600000)`,
-        [long.name, short.name],
-      );
+      // The process that last ran these schedules, for an hour, stopped 10 and 2 minutes ago.
+      await seedSchedule(h.driver, s, long.name, long.catchUp, {
+        lastTick: "date_trunc('minute', now()) - interval '10 minutes'",
+      });
+      await seedSchedule(h.driver, s, short.name, short.catchUp, {
+        lastTick: "date_trunc('minute', now()) - interval '2 minutes'",
+      });
       const before = await dbNow(h.driver);
       const mark = Math.floor(before / MINUTE) * MINUTE;
       await run.queue.start();
@@ -366,14 +418,78 @@ export function describeCron(
       const back = (await cronJobs(h.driver, s, short.name)).map((j) => j.tick);
       expect(back[0]).toBe(mark - MINUTE);
       expectContiguous(back, MINUTE);
-      // A schedule seen for the first time catches up its window as well.
-      const first = (await cronJobs(h.driver, s, fresh.name)).map((j) => j.tick);
-      expect(first[0]!).toBeGreaterThan(before - 2 * MINUTE);
-      expect(first.length).toBeGreaterThanOrEqual(2);
+      // A schedule seen for the first time starts then: its window holds no tick from before.
+      const row = await scheduleRow(h.driver, s, fresh.name);
+      expect(row!.since).toBeGreaterThanOrEqual(before);
+      expect(row!.since).toBeLessThanOrEqual(after);
+      for (const j of await cronJobs(h.driver, s, fresh.name))
+        expect(j.tick).toBeGreaterThan(row!.since);
       // The gap beyond the window is reported, once, for the schedule that had one.
       const skipped = run.events.filter((e) => e.event === "skipped");
       expect(skipped.map((e) => e.data.schedule)).toEqual([long.name]);
       expect(run.log.errors()).toEqual([]);
+    });
+
+    it("a new schedule starts at its first sighting: no tick from before it, whatever its window; a later scheduler keeps its since", async () => {
+      const s = schema();
+      const second = {
+        name: "new-second",
+        cron: "* * * * * *",
+        task: "tick",
+        catchUp: 60 * MINUTE,
+      };
+      const hourly = { name: "new-hourly", cron: "0 * * * *", task: "tick", catchUp: 120 * MINUTE };
+      const first = await scheduler(s, [second, hourly]);
+      const start = await dbNow(h.driver);
+      await first.queue.start();
+      await waitFor(() => first.log.passes() > 0, { what: "a first pass" });
+      const seen = await dbNow(h.driver);
+      // The first pass made both rows, the hourly one long before its first tick.
+      const since = {
+        second: (await scheduleRow(h.driver, s, second.name))!.since,
+        hourly: (await scheduleRow(h.driver, s, hourly.name))!.since,
+      };
+      for (const t of Object.values(since)) {
+        expect(t).toBeGreaterThanOrEqual(start);
+        expect(t).toBeLessThanOrEqual(seen);
+      }
+      await waitFor(
+        async () => (await cronJobs(h.driver, s, second.name)).some((j) => j.tick > seen + SECOND),
+        { what: "two live ticks" },
+      );
+      // Another scheduler, started later, with the same schedules.
+      const later = await scheduler(s, [second, hourly]);
+      const laterStart = await dbNow(h.driver);
+      await later.queue.start();
+      await waitFor(
+        async () =>
+          later.log.passes() >= 2 &&
+          (await cronJobs(h.driver, s, second.name)).some((j) => j.tick > laterStart + SECOND),
+        { what: "passes of the later scheduler" },
+      );
+      const [ls, lh] = await later.plugin.list();
+      await later.queue.close();
+      await first.queue.close();
+
+      expect((await scheduleRow(h.driver, s, second.name))!.since).toBe(since.second);
+      expect((await scheduleRow(h.driver, s, hourly.name))!.since).toBe(since.hourly);
+      const jobs = await cronJobs(h.driver, s, second.name);
+      const ticks = jobs.map((j) => j.tick);
+      expect(new Set(ticks).size).toBe(ticks.length);
+      expectContiguous(ticks, SECOND);
+      // An hour of window, yet the first tick is the first one after the first sighting.
+      for (const t of ticks) expect(t).toBeGreaterThanOrEqual(start);
+      expect(ticks[0]!).toBeGreaterThan(since.second);
+      expect(ticks[0]!).toBeLessThanOrEqual(since.second + SECOND);
+      for (const j of await cronJobs(h.driver, s, hourly.name)) {
+        expect(j.tick).toBeGreaterThan(since.hourly);
+      }
+      // list() follows: the last tick is a real one, the next hourly one comes after the sighting.
+      expect(ls!.last?.getTime()).toBe(ticks[ticks.length - 1]);
+      expect(lh!.next!.getTime()).toBeGreaterThan(since.hourly);
+      expect(lh!.next!.getTime() % (60 * MINUTE)).toBe(0);
+      expect(first.log.errors()).toEqual([]);
+      expect(later.log.errors()).toEqual([]);
     });
 
     it("a time zone with DST changes: fixed times run once, repeated hours twice, as croner defines", async () => {
@@ -389,6 +505,10 @@ export function describeCron(
         { name: "dst-every", cron: "*/30 2 * 10 0#L", timezone: zone, task: "tick", catchUp: year },
       ];
       const run = await scheduler(s, schedules);
+      // Deployed two years ago, so their year-long windows are full of ticks.
+      for (const x of schedules) {
+        await seedSchedule(h.driver, s, x.name, year, { since: "now() - interval '2 years'" });
+      }
       const before = await dbNow(h.driver);
       await run.queue.start();
       await waitFor(() => run.log.passes() > 0, { what: "a first pass" });
@@ -418,6 +538,7 @@ export function describeCron(
       const s = schema();
       const every = { name: "once", cron: "* * * * *", task: "tick", catchUp: 4 * MINUTE };
       const first = await scheduler(s, [every]);
+      await seedSchedule(h.driver, s, every.name, every.catchUp);
       await first.queue.work({ pollInterval: 50 });
       await waitFor(
         async () => {
@@ -504,8 +625,23 @@ export function describeCron(
       const ticks = (await cronJobs(h.driver, s, keep.name)).map((j) => j.tick);
       expect(new Set(ticks).size).toBe(ticks.length);
       for (const t of pruned) expect(ticks.filter((x) => x === t)).toHaveLength(1);
+
+      // "gone" comes back: a new first sighting, nothing from before it.
+      const back = await scheduler(s, [keep, gone]);
+      const returned = await dbNow(h.driver);
+      await back.queue.start();
+      await waitFor(
+        async () => (await cronJobs(h.driver, s, gone.name)).some((j) => j.tick > returned),
+        { what: "a tick of the returned schedule" },
+      );
+      await back.queue.close();
+      const row = await scheduleRow(h.driver, s, gone.name);
+      expect(row!.since).toBeGreaterThanOrEqual(returned);
+      const goneTicks = (await cronJobs(h.driver, s, gone.name)).map((j) => j.tick);
+      expect(goneTicks.filter((t) => t > stopped && t <= row!.since)).toEqual([]);
       expect(first.log.errors()).toEqual([]);
       expect(second.log.errors()).toEqual([]);
+      expect(back.log.errors()).toEqual([]);
     });
 
     it("list shows each schedule's next and last tick; it and an unknown task need a started queue", async () => {
@@ -513,6 +649,7 @@ export function describeCron(
       const minute = { name: "list-minute", cron: "* * * * *", task: "tick", catchUp: 2 * MINUTE };
       const yearly = { name: "list-yearly", cron: "0 0 1 1 *", task: "tick" };
       const run = await scheduler(s, [minute, yearly]);
+      await seedSchedule(h.driver, s, minute.name, minute.catchUp);
       await expect(run.plugin.list()).rejects.toMatchObject({ code: "NOT_RUNNING" });
       await run.queue.start();
       await waitFor(() => run.log.passes() > 0, { what: "a first pass" });

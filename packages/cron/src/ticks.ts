@@ -9,7 +9,7 @@ import type { Cron } from "croner";
 
 /** The first tick strictly after `after` (epoch ms), or null when there is none. */
 export function nextTick(pattern: Cron, after: number): number | null {
-  // Croner cannot start from -Infinity; a schedule that never ran starts at its window.
+  // Croner cannot start from -Infinity; callers start from the window, `since` or the mark.
   const next = pattern.nextRun(new Date(after));
   return next === null ? null : next.getTime();
 }
