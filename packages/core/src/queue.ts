@@ -62,6 +62,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
   /** `start()` was called: plugins run until `close()`, workers or not. */
   #started = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: QueueOptions<T, Tx>) {
     if ((options.driver === undefined) === (options.storage === undefined)) {
@@ -113,6 +114,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
    */
   async start(): Promise<void> {
     this.#open();
+    if (this.#closing !== undefined) throw new QError("QUEUE_CLOSED", "the queue is closing");
     this.#started = true;
     await this.#plugins.start();
   }
@@ -209,6 +211,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
   /** Starts a worker; resolves once it is registered and listening. */
   async work(options: WorkOptions = {}): Promise<Worker> {
     this.#open();
+    if (this.#closing !== undefined) throw new QError("QUEUE_CLOSED", "the queue is closing");
     // A stopped worker is forgotten, so a long-lived queue does not keep every one.
     const worker: Worker = new Worker(
       this.storage,
@@ -250,10 +253,15 @@ export class Queue<T extends TaskMap, Tx = unknown> {
    * driver and your pool stay open: other queues may share them.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([...this.#workers].map((w) => w.stop()));
-    await this.#plugins.stop();
+    if (this.#closed || this.#closing !== undefined) return this.#closing;
+    this.#closing = (async () => {
+      // Plugins first, while the queue still takes their jobs: a cron pass
+      // under way ends with its transaction instead of failing on QUEUE_CLOSED.
+      await this.#plugins.stop();
+      this.#closed = true;
+      await Promise.all([...this.#workers].map((w) => w.stop()));
+    })();
+    return this.#closing;
   }
 }
 

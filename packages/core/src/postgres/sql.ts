@@ -92,20 +92,96 @@ SELECT
 
   // Only tasks the worker has handlers for: during a rolling deploy an old
   // worker must not burn the attempts of a task it does not know.
-  const claim = (queueFilter: string) => `
-WITH picked AS (
-  SELECT id FROM ${t}
-  WHERE state = 'ready' AND ${queueFilter} AND run_at <= now()
-    AND ($4::text IS NULL OR task = ANY (ARRAY(SELECT jsonb_array_elements_text($4::text::jsonb))))
-  ORDER BY priority, run_at, id
-  LIMIT $2::integer
-  FOR UPDATE SKIP LOCKED
-)
+  const taskFilter = `($4::text IS NULL
+        OR task = ANY (ARRAY(SELECT jsonb_array_elements_text($4::text::jsonb))))`;
+  const claimed = `
 UPDATE ${t} j
 SET state = 'claimed', attempt = j.attempt + 1, claimed_by = $3::text, claimed_at = now(),
     claim_token = gen_random_uuid()
-FROM picked WHERE j.id = picked.id
+-- An array of ids, not a join: the primary key finds each row whatever the
+-- planner guesses about how many were picked.
+WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING ${claimedColumns}`;
+
+  /*
+   * The claim walks the index (queue, priority, run_at, id) one priority at a
+   * time. PostgreSQL 15 cannot skip over the priorities of an index, so with
+   * the order (priority, run_at, id) and `run_at <= now()` the scan would read
+   * every job scheduled for later before it found there was nothing due. Within
+   * one queue and one priority `run_at <= now()` bounds the scan, so a claim
+   * reads the jobs it takes plus one index entry per level, never the jobs
+   * scheduled for later.
+   *
+   * `levels` are the priorities that hold ready jobs, lowest first, one index
+   * descent each (a loose index scan). It is read lazily: the claim stops at the
+   * first levels that fill the limit, and a nested loop over it keeps its order,
+   * so the jobs taken are the first `limit` by (priority, run_at, id) among the
+   * ones no other claim holds.
+   */
+  const levels = (
+    queueIs: string,
+    from: string,
+    min: (x: string) => string,
+  ) => `levels (priority) AS (
+  SELECT ${min("f.priority")} FROM ${from}(
+    SELECT priority FROM ${t} WHERE state = 'ready' AND ${queueIs}
+    ORDER BY priority LIMIT 1) f
+  UNION ALL
+  SELECT (SELECT ${min("f.priority")} FROM ${from}(
+    SELECT priority FROM ${t} WHERE state = 'ready' AND ${queueIs} AND priority > levels.priority
+    ORDER BY priority LIMIT 1) f)
+  FROM levels WHERE levels.priority IS NOT NULL
+)`;
+
+  /** One queue: every lock taken is a job claimed. */
+  const claimOne = `
+WITH RECURSIVE ${levels("queue = $1::text", "", (x) => x)}, picked AS (
+  SELECT p.id FROM levels CROSS JOIN LATERAL (
+    SELECT id FROM ${t}
+    WHERE state = 'ready' AND queue = $1::text AND priority = levels.priority AND run_at <= now()
+      AND ${taskFilter}
+    ORDER BY run_at, id
+    LIMIT $2::integer
+    FOR UPDATE SKIP LOCKED
+  ) p
+  WHERE levels.priority IS NOT NULL
+  LIMIT $2::integer
+)${claimed}`;
+
+  /*
+   * Several queues: `queue = ANY (…)` cannot be read from the index in order
+   * (PostgreSQL sorted the whole backlog under the locks). Instead, per level,
+   * one ordered, limited scan per queue, merged by (run_at, id) and cut to the
+   * limit, so the order across queues stays (priority, run_at, id). Each queue's
+   * scan locks up to the limit; the rows locked but not taken stay ready and are
+   * released when the statement commits (other claims skip them until then).
+   *
+   * The queues come from generate_series over the list's length rather than
+   * jsonb_array_elements_text: with the list bound as a value the planner then
+   * knows how many there are. It assumes 100 rows of a set-returning function,
+   * and a claim costed for 100 queues crosses the JIT threshold at a limit of a
+   * few thousand, which compiles for longer than the claim takes.
+   */
+  const claimMany = `
+WITH RECURSIVE queues AS MATERIALIZED (
+  SELECT DISTINCT ($1::text::jsonb ->> i) AS queue
+  FROM generate_series(0, jsonb_array_length($1::text::jsonb) - 1) AS i
+), ${levels("queue = queues.queue", "queues CROSS JOIN LATERAL ", (x) => `min(${x})`)}, picked AS (
+  SELECT p.id FROM levels CROSS JOIN LATERAL (
+    SELECT c.id FROM queues CROSS JOIN LATERAL (
+      SELECT id, run_at FROM ${t}
+      WHERE state = 'ready' AND queue = queues.queue AND priority = levels.priority
+        AND run_at <= now() AND ${taskFilter}
+      ORDER BY run_at, id
+      LIMIT $2::integer
+      FOR UPDATE SKIP LOCKED
+    ) c
+    ORDER BY c.run_at, c.id
+    LIMIT $2::integer
+  ) p
+  WHERE levels.priority IS NOT NULL
+  LIMIT $2::integer
+)${claimed}`;
 
   return {
     channel,
@@ -116,9 +192,8 @@ RETURNING ${claimedColumns}`;
 SELECT json_agg(json_build_object('id', id::text, 'key', key))::text AS rows
 FROM ${t}
 WHERE key IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND state IN ('ready', 'claimed')`,
-    /** One queue: equality keeps the claim an ordered index scan. */
-    claimOne: claim("queue = $1::text"),
-    claimMany: claim("queue = ANY (ARRAY(SELECT jsonb_array_elements_text($1::text::jsonb)))"),
+    claimOne,
+    claimMany,
     settle: `
 WITH s AS (
   SELECT * FROM jsonb_to_recordset($1::text::jsonb)

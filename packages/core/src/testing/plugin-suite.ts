@@ -115,6 +115,29 @@ export function describePlugins(driver: () => Driver, schema: () => string): voi
       await expect(queue.start()).rejects.toMatchObject({ code: "QUEUE_CLOSED" });
     });
 
+    it("close() stops the plugins before it refuses jobs: a plugin may enqueue until it has stopped", async () => {
+      let ctx: PluginContext | undefined;
+      let lastWord: Promise<string> | undefined;
+      const plugin: Plugin = {
+        name: "last-word",
+        start(c) {
+          ctx = c;
+        },
+        async stop() {
+          lastWord = ctx!.queue.enqueue("echo", "bye").then((r) => r.id);
+          await lastWord;
+        },
+      };
+      const { queue } = await setup([plugin]);
+      await queue.start();
+      await queue.close();
+      expect((await queue.getJob(await lastWord!))?.state).toBe("ready");
+      await expect(ctx!.queue.enqueue("echo", "late")).rejects.toMatchObject({
+        code: "QUEUE_CLOSED",
+      });
+      await expect(queue.work()).rejects.toMatchObject({ code: "QUEUE_CLOSED" });
+    });
+
     it("a plugin's transaction carries its own rows and the jobs it enqueues: both commit, or neither", async () => {
       const p = probe();
       const { queue, s } = await setup([p.plugin]);
