@@ -69,7 +69,10 @@ type PoolInternals = Pool & { Client?: new (config: ClientConfig) => Client };
  */
 export type PgTransaction = PoolClient | Client;
 
-export function createPgDriver(pool: Pool, options: PgDriverOptions = {}): Driver<PgTransaction> {
+export function createPgDriver(
+  pool: Pool,
+  options: PgDriverOptions = {},
+): Driver<PgTransaction> & { close(): Promise<void> } {
   if (!isQueryable(pool) || typeof pool.connect !== "function") {
     throw new QError("INVALID_HANDLE", "createPgDriver needs a node-postgres Pool");
   }
