@@ -15,6 +15,14 @@ export interface Config {
   historyDrainJobs: number;
   floorLoops: number[];
   floorBatches: number[];
+  /** Ready jobs in one queue before the several-queues drains. */
+  queuesReady: number;
+  /** Jobs drained from that backlog per measurement. */
+  queuesDrain: number;
+  /** Jobs scheduled for later beside the scheduled-backlog drain. */
+  scheduledJobs: number;
+  /** Rounds of each pair of q-against-itself drains. */
+  claimRounds: number;
   /** Longest any one measurement may run; a slower library is reported on what it did by then. */
   budgetMs: number;
   scenarios: Set<string> | null;
@@ -32,6 +40,8 @@ export const scenarioNames = [
   "history",
   "floor",
   "cleanup",
+  "queues",
+  "scheduled",
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -74,6 +84,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyDrainJobs: scaled("BENCH_HISTORY_DRAIN", 50_000),
     floorLoops: (env.BENCH_FLOOR_LOOPS || "1,2").split(",").map(Number),
     floorBatches: (env.BENCH_FLOOR_BATCH || "10,200").split(",").map(Number),
+    queuesReady: scaled("BENCH_QUEUES_READY", 1_000_000),
+    queuesDrain: scaled("BENCH_QUEUES_DRAIN", 100_000),
+    scheduledJobs: scaled("BENCH_SCHEDULED", 1_000_000),
+    claimRounds: Math.max(1, Math.round(num(env, "BENCH_CLAIM_ROUNDS", 2))),
     budgetMs: num(env, "BENCH_BUDGET_S", 20) * 1000,
     scenarios,
     libraries: list(env, "BENCH_LIBS"),

@@ -10,6 +10,7 @@ import { readConfig, type ScenarioName, scenarioNames } from "./config.js";
 import { serverVersion } from "./database.js";
 import { redisReachable } from "./redis.js";
 import { formatRatio, formatResult, type Result, ratios, writeJson } from "./report.js";
+import { queuesScenario, scheduledScenario } from "./scenarios/claim-paths.js";
 import { cleanupScenario } from "./scenarios/cleanup.js";
 import type { ScenarioContext } from "./scenarios/context.js";
 import { drainScenario } from "./scenarios/drain.js";
@@ -31,6 +32,8 @@ const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) 
     history: historyScenario,
     floor: (ctx) => floorScenario(ctx),
     cleanup: cleanupScenario,
+    queues: (ctx) => queuesScenario(ctx),
+    scheduled: (ctx) => scheduledScenario(ctx),
   };
 
 async function main(): Promise<void> {
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
     `q benchmark — ${started.toISOString()} — ${machine.cpus} × ${machine.cpuModel}, PostgreSQL ${postgres}, Node ${process.version}`,
   );
   console.log(
-    `jobs: enqueue-one ${config.enqueueOne}, enqueue-bulk ${config.bulkCalls}×${config.bulkSize}, drain ${config.drainJobs}, latency ${config.latencyJobs}, history ${config.historyRows} (+${config.historyDrainJobs} drained); concurrency ${config.concurrency}; budget ${config.budgetMs / 1000} s per measurement`,
+    `jobs: enqueue-one ${config.enqueueOne}, enqueue-bulk ${config.bulkCalls}×${config.bulkSize}, drain ${config.drainJobs}, latency ${config.latencyJobs}, history ${config.historyRows} (+${config.historyDrainJobs} drained), queues ${config.queuesReady} ready (${config.queuesDrain} drained), scheduled ${config.scheduledJobs}; concurrency ${config.concurrency}; budget ${config.budgetMs / 1000} s per measurement`,
   );
 
   let variants: Variant[] = [
@@ -96,7 +99,8 @@ async function main(): Promise<void> {
 
   for (const scenario of scenarioNames) {
     if (config.scenarios !== null && !config.scenarios.has(scenario)) continue;
-    if (scenario === "floor" && config.libraries !== null && !config.libraries.has("q")) continue;
+    const qOnly = scenario === "floor" || scenario === "queues" || scenario === "scheduled";
+    if (qOnly && config.libraries !== null && !config.libraries.has("q")) continue;
     console.log("");
     await runners[scenario](ctx, variants);
   }

@@ -12,6 +12,8 @@ export interface Result {
   primary: string;
   unit: string;
   better: "higher" | "lower";
+  /** q against itself: the setting of the same scenario this one is a ratio of. */
+  against?: string;
   /** Jobs measured, time taken, budget hits, what history was written… */
   note?: string;
   extra?: Record<string, unknown>;
@@ -57,6 +59,21 @@ export function ratios(results: readonly Result[]): Ratio[] {
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   for (const scenario of scenarios) {
     const here = results.filter((r) => r.scenario === scenario);
+    // q against itself: each result that names a baseline, over that baseline.
+    for (const r of here) {
+      const base = here.find((b) => b.library === r.library && b.setting === r.against);
+      const a = r.figures[r.primary];
+      const b = base?.figures[base.primary];
+      if (base === undefined || a === undefined || b === undefined || !(b > 0)) continue;
+      out.push({
+        scenario,
+        figure: r.primary,
+        q: labelOf(r),
+        peer: labelOf(base),
+        ratio: a / b,
+        better: r.better,
+      });
+    }
     const qs = (scenario === "floor" ? results.filter((r) => r.scenario === "drain") : here).filter(
       (r) => r.library === "q",
     );

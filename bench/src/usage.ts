@@ -25,6 +25,10 @@ Variables:
   BENCH_HISTORY_DRAIN   50000                                    jobs drained in scenarios 5 and 7
   BENCH_FLOOR_LOOPS     1,2                                      loops at once in scenario 6
   BENCH_FLOOR_BATCH     10,200                                   jobs per claim in scenario 6
+  BENCH_QUEUES_READY    1000000                                  ready jobs in one queue before the drains of scenario 8
+  BENCH_QUEUES_DRAIN    100000                                   jobs drained from them per measurement in scenario 8
+  BENCH_SCHEDULED       1000000                                  jobs scheduled for later beside the drain of scenario 9
+  BENCH_CLAIM_ROUNDS    2                                        rounds of each pair of drains in scenarios 8 and 9
   BENCH_CONCURRENCY     10                                       handlers at once
   BENCH_BUDGET_S        20                                       longest one measurement may run
   BENCH_ONLY            all                                      scenarios to run: ${scenarioNames.join(",")}

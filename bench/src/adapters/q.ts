@@ -13,6 +13,8 @@ export interface QSettings {
   concurrency: number;
   /** Time every statement q sends (BENCH_PROFILE=1). */
   profile: boolean;
+  /** The queues the worker serves; undefined leaves q's default (the tasks' queues). */
+  queues?: string[];
 }
 
 function makeTasks(onJob: { current: (i: number) => void }) {
@@ -41,10 +43,21 @@ export class QAdapter implements Adapter {
   #worker: Worker | undefined;
   /** Statement times since setup, when profiling. */
   statements: (() => StatementStats[]) | undefined;
+  /**
+   * What a drain waits for, when not every ready or claimed job counts (a
+   * backlog larger than the drain, jobs scheduled for later).
+   */
+  pendingOverride: (() => Promise<number>) | undefined;
 
   constructor(settings: QSettings) {
-    this.#settings = settings;
+    this.#settings = { ...settings };
     this.setting = settings.setting;
+  }
+
+  /** Which queues the next worker serves (undefined: q's default). */
+  serve(queues: string[] | undefined): void {
+    if (queues === undefined) delete this.#settings.queues;
+    else this.#settings.queues = queues;
   }
 
   get queue(): Queue<Tasks> {
@@ -81,16 +94,19 @@ export class QAdapter implements Adapter {
     return {
       start: async (onJob) => {
         this.#onJob.current = onJob;
-        const { concurrency, prefetch } = this.#settings;
-        this.#worker = await this.queue.work(
-          prefetch === undefined ? { concurrency } : { concurrency, prefetch },
-        );
+        const { concurrency, prefetch, queues } = this.#settings;
+        this.#worker = await this.queue.work({
+          concurrency,
+          ...(prefetch === undefined ? {} : { prefetch }),
+          ...(queues === undefined ? {} : { queues }),
+        });
       },
       stop: async () => {
         await this.#worker?.stop();
         this.#worker = undefined;
       },
       pending: async () => {
+        if (this.pendingOverride !== undefined) return this.pendingOverride();
         // Both states have partial indexes, so this stays cheap beside a large history.
         const { rows } = await this.#probe!.query<{ n: string }>(
           "SELECT count(*) AS n FROM q.jobs WHERE state IN ('ready', 'claimed')",
@@ -106,6 +122,12 @@ export class QAdapter implements Adapter {
 
   latency(options: Parameters<Adapter["latency"]>[0]) {
     return measureLatency(this.#control(), (i) => this.enqueueOne(i), options);
+  }
+
+  /** The benchmark's own connection (not q's pool), for set-up and counting. */
+  get probe(): pg.Pool {
+    if (this.#probe === undefined) throw new Error("setup() first");
+    return this.#probe;
   }
 
   async insertHistory(rows: number): Promise<string> {
