@@ -6,17 +6,9 @@
 // It also typechecks the code blocks of the docs against the installed packages.
 //
 //   node scripts/consumer-test.mjs            (after `pnpm build`)
-//   KEEP=1 node scripts/consumer-test.mjs     keeps the app folder to look at
+//   node scripts/consumer-test.mjs --keep     keeps the app folder to look at
 import { execFileSync } from "node:child_process";
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,7 +103,7 @@ try {
 } catch {
   failed = true;
 } finally {
-  if (process.env.KEEP) console.log(`consumer: the app stays in ${app}`);
+  if (process.argv.includes("--keep")) console.log(`consumer: the app stays in ${app}`);
   else rmSync(app, { recursive: true, force: true });
 }
 if (failed) process.exit(1);

@@ -118,7 +118,7 @@ await worker.stop();
 await queue.close();
 // The driver's own connections (LISTEN, heartbeats) first, then the pool: the server stops
 // once every connection is gone.
-await driver.close?.();
+await driver.close();
 await pool.end();
 await db.stop();
 
