@@ -80,6 +80,13 @@ function quote(name: string): string {
 }
 
 export {
+  type PgBouncer,
+  type PgBouncerOptions,
+  pgbouncerBinary,
+  pgbouncerMissing,
+  startPgBouncer,
+} from "./pgbouncer.js";
+export {
   type PrivateServer,
   type PrivateServerOptions,
   type ShutdownMode,
