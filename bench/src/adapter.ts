@@ -32,6 +32,10 @@ export interface DrainResult {
   complete: boolean;
   /** CPU time of this process during the drain, ms (user + system). */
   cpuMs: number;
+  /** Resident set size of this process when the drain started, bytes. */
+  rssStartBytes: number;
+  /** Highest resident set size of this process sampled during the drain, bytes. */
+  rssPeakBytes: number;
 }
 
 export interface LatencyOptions {
@@ -55,5 +59,12 @@ export interface Variant {
   store: "postgres" | "redis";
   /** True when the setting changes only the worker, so enqueue scenarios skip it. */
   workerOnly: boolean;
+  /** The only scenarios it runs in; absent: every scenario it fits. */
+  scenarios?: readonly string[];
+  /**
+   * The setting of the same library its results are a ratio of (q's other
+   * drivers against `@q/pg`); such results are compared with nothing else.
+   */
+  against?: string;
   create(): Adapter;
 }

@@ -27,6 +27,10 @@ export interface Config {
   budgetMs: number;
   scenarios: Set<string> | null;
   libraries: Set<string> | null;
+  /** q's drivers to run beside `@q/pg` (BENCH_DRIVERS); null: all. */
+  drivers: Set<string> | null;
+  /** Run each library's drain (and history drain) in a process of its own. */
+  isolate: boolean;
   profile: boolean;
   resultsFile: string;
 }
@@ -44,6 +48,20 @@ export const scenarioNames = [
   "scheduled",
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
+
+/**
+ * q's drivers (BENCH_DRIVERS): `pg` is `@q/pg`, the baseline, which always
+ * runs; the others run beside it in the worker-side scenarios.
+ */
+export const driverNames = [
+  "pg",
+  "postgres",
+  "drizzle-pg",
+  "drizzle-postgres",
+  "kysely-pg",
+  "kysely-postgres",
+] as const;
+export type DriverName = (typeof driverNames)[number];
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -69,6 +87,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new Error(`BENCH_ONLY: unknown scenario "${s}" (know ${scenarioNames.join(", ")})`);
     }
   }
+  const drivers = list(env, "BENCH_DRIVERS");
+  for (const d of drivers ?? []) {
+    if (!(driverNames as readonly string[]).includes(d)) {
+      throw new Error(`BENCH_DRIVERS: unknown driver "${d}" (know ${driverNames.join(", ")})`);
+    }
+  }
   const drainJobs = scaled("BENCH_DRAIN", 50_000);
   return {
     databaseUrl: env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
@@ -91,6 +115,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     budgetMs: num(env, "BENCH_BUDGET_S", 20) * 1000,
     scenarios,
     libraries: list(env, "BENCH_LIBS"),
+    drivers,
+    isolate: env.BENCH_ISOLATE !== "0",
     profile: env.BENCH_PROFILE === "1",
     resultsFile: env.BENCH_RESULTS || "results/latest.json",
   };

@@ -2,12 +2,9 @@ import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Variant } from "./adapter.js";
-import { bullMqVariants } from "./adapters/bullmq.js";
-import { graphileWorkerVariants } from "./adapters/graphile-worker.js";
-import { pgBossVariants } from "./adapters/pg-boss.js";
-import { qVariants } from "./adapters/q.js";
 import { readConfig, type ScenarioName, scenarioNames } from "./config.js";
 import { serverVersion } from "./database.js";
+import { runInChild } from "./isolate.js";
 import { redisReachable } from "./redis.js";
 import { formatRatio, formatResult, type Result, ratios, writeJson } from "./report.js";
 import { queuesScenario, scheduledScenario } from "./scenarios/claim-paths.js";
@@ -21,6 +18,10 @@ import { floorScenario } from "./scenarios/floor.js";
 import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { usage } from "./usage.js";
+import { libraryNames, loadVariants } from "./variants.js";
+
+/** Scenarios whose every variant runs in a worker process of its own (unless BENCH_ISOLATE=0). */
+const isolatedScenarios: ReadonlySet<ScenarioName> = new Set(["drain", "history"]);
 
 const runners: Record<ScenarioName, (ctx: ScenarioContext, variants: Variant[]) => Promise<void>> =
   {
@@ -85,24 +86,30 @@ async function main(): Promise<void> {
     `jobs: enqueue-one ${config.enqueueOne}, enqueue-bulk ${config.bulkCalls}×${config.bulkSize}, drain ${config.drainJobs}, latency ${config.latencyJobs}, history ${config.historyRows} (+${config.historyDrainJobs} drained), queues ${config.queuesReady} ready (${config.queuesDrain} drained), scheduled ${config.scheduledJobs}; concurrency ${config.concurrency}; budget ${config.budgetMs / 1000} s per measurement`,
   );
 
-  let variants: Variant[] = [
-    ...qVariants({ concurrency: config.concurrency, profile: config.profile }),
-    ...graphileWorkerVariants(config.concurrency),
-    ...pgBossVariants(config.concurrency),
-  ];
-  if (redis === true) variants.push(...bullMqVariants(config.redisUrl, config.concurrency));
-  else ctx.note(`BullMQ skipped: no Redis at ${config.redisUrl} (${redis})`);
-  if (config.libraries !== null) {
-    const wanted = config.libraries;
-    variants = variants.filter((v) => wanted.has(v.library));
+  const wanted = config.libraries;
+  const libraries = libraryNames.filter((l) => wanted === null || wanted.has(l));
+  if (redis !== true && libraries.includes("bullmq")) {
+    ctx.note(`BullMQ skipped: no Redis at ${config.redisUrl} (${redis})`);
   }
+  const variants: Variant[] = await loadVariants(
+    config,
+    libraries,
+    redis === true ? config.redisUrl : null,
+  );
 
   for (const scenario of scenarioNames) {
     if (config.scenarios !== null && !config.scenarios.has(scenario)) continue;
     const qOnly = scenario === "floor" || scenario === "queues" || scenario === "scheduled";
     if (qOnly && config.libraries !== null && !config.libraries.has("q")) continue;
     console.log("");
-    await runners[scenario](ctx, variants);
+    const here = variants.filter(
+      (v) => v.scenarios === undefined || v.scenarios.includes(scenario),
+    );
+    if (config.isolate && isolatedScenarios.has(scenario)) {
+      for (const variant of here) await runInChild(ctx, scenario, variant);
+    } else {
+      await runners[scenario](ctx, here);
+    }
   }
 
   const rs = ratios(results);

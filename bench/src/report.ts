@@ -12,6 +12,11 @@ export interface Result {
   primary: string;
   unit: string;
   better: "higher" | "lower";
+  /**
+   * Further figures the ratios compare, each with its own unit and sense
+   * (a drain's peak RSS in MiB, lower is better).
+   */
+  compared?: Record<string, { unit: string; better: "higher" | "lower" }>;
   /** q against itself: the setting of the same scenario this one is a ratio of. */
   against?: string;
   /** Jobs measured, time taken, budget hits, what history was written… */
@@ -45,53 +50,52 @@ const SCENARIO_WIDTH = Math.max(...scenarioNames.map((n) => n.length));
 
 export function formatResult(r: Result): string {
   const figures = Object.entries(r.figures)
-    .map(([name, v]) => (name === r.unit ? `${fmt(v)} ${r.unit}` : `${name} ${fmt(v)} ${r.unit}`))
+    .map(([name, v]) => {
+      if (name === r.unit) return `${fmt(v)} ${r.unit}`;
+      const own = r.compared?.[name];
+      return `${name} ${fmt(v)} ${own?.unit ?? r.unit}`;
+    })
     .join("  ");
   return `${r.scenario.padEnd(SCENARIO_WIDTH)} ${r.library.padEnd(16)} ${r.setting.padEnd(22)} ${figures.padEnd(44)}${r.note ? ` ${r.note}` : ""}`;
 }
 
+/** `a` over `b`: the primary figure, then every further figure both compare. */
+function pair(scenario: ScenarioName, a: Result, b: Result): Ratio[] {
+  const out: Ratio[] = [];
+  const figures: [string, "higher" | "lower"][] = [[a.primary, a.better]];
+  for (const [name, { better }] of Object.entries(a.compared ?? {})) {
+    if (b.compared?.[name] !== undefined) figures.push([name, better]);
+  }
+  for (const [figure, better] of figures) {
+    const x = a.figures[figure];
+    const y = b.figures[figure === a.primary ? b.primary : figure];
+    if (x === undefined || y === undefined || !(y > 0)) continue;
+    out.push({ scenario, figure, q: labelOf(a), peer: labelOf(b), ratio: x / y, better });
+  }
+  return out;
+}
+
 /**
  * q against every other library of the same scenario (the floor scenario
- * compares q's drain against the raw-SQL and storage-only figures).
+ * compares q's drain against the raw-SQL and storage-only figures). A result
+ * that names a baseline (q against itself, q's other drivers against
+ * `@q/pg`) is compared with that baseline only.
  */
 export function ratios(results: readonly Result[]): Ratio[] {
   const out: Ratio[] = [];
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   for (const scenario of scenarios) {
     const here = results.filter((r) => r.scenario === scenario);
-    // q against itself: each result that names a baseline, over that baseline.
     for (const r of here) {
       const base = here.find((b) => b.library === r.library && b.setting === r.against);
-      const a = r.figures[r.primary];
-      const b = base?.figures[base.primary];
-      if (base === undefined || a === undefined || b === undefined || !(b > 0)) continue;
-      out.push({
-        scenario,
-        figure: r.primary,
-        q: labelOf(r),
-        peer: labelOf(base),
-        ratio: a / b,
-        better: r.better,
-      });
+      if (base !== undefined) out.push(...pair(scenario, r, base));
     }
     const qs = (scenario === "floor" ? results.filter((r) => r.scenario === "drain") : here).filter(
-      (r) => r.library === "q",
+      (r) => r.library === "q" && r.against === undefined,
     );
     const peers = here.filter((r) => r.library !== "q");
     for (const q of qs) {
-      for (const peer of peers) {
-        const a = q.figures[q.primary];
-        const b = peer.figures[peer.primary];
-        if (a === undefined || b === undefined || !(b > 0)) continue;
-        out.push({
-          scenario,
-          figure: q.primary,
-          q: labelOf(q),
-          peer: labelOf(peer),
-          ratio: a / b,
-          better: q.better,
-        });
-      }
+      for (const peer of peers) out.push(...pair(scenario, q, peer));
     }
   }
   return out;

@@ -1,12 +1,108 @@
-import { createQueue, defineTask, type Queue, silentLogger, type Worker } from "@q/core";
+import {
+  createQueue,
+  type Driver,
+  defineTask,
+  type Queue,
+  silentLogger,
+  type Worker,
+} from "@q/core";
 import { createPgDriver } from "@q/pg";
 import type pg from "pg";
 import type { Adapter, Variant } from "../adapter.js";
+import { type DriverName, driverNames } from "../config.js";
 import { openPool } from "../database.js";
 import { measureDrain, measureLatency, type WorkerControl } from "../measure.js";
 import { profilePool, type StatementStats } from "../profile.js";
 
+/** How each driver is printed as a setting of q. */
+export const driverSettings: Record<DriverName, string> = {
+  pg: "default",
+  postgres: "@q/postgres",
+  "drizzle-pg": "@q/drizzle over pg",
+  "drizzle-postgres": "@q/drizzle over postgres",
+  "kysely-pg": "@q/kysely over pg",
+  "kysely-postgres": "@q/kysely over postgres",
+};
+
+/** What a driver needs closed after q's own `close()`, in order. */
+interface Opened {
+  driver: Driver<unknown> & { close?(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the client of `kind` on `url` (a pool of 10 connections, both
+ * clients' default) and q's driver over it; `onPool` sees a node-postgres
+ * pool (for profiling). Every library but node-postgres and `@q/pg` is loaded
+ * here, only when its driver runs, so that a worker process over one driver
+ * holds none of the others in memory.
+ */
+async function openDriver(
+  kind: DriverName,
+  url: string,
+  onPool: (pool: pg.Pool) => void,
+): Promise<Opened> {
+  const pgPool = () => {
+    const pool = openPool(url, 10);
+    onPool(pool);
+    return pool;
+  };
+  const sqlClient = async () => {
+    const { default: postgres } = await import("postgres");
+    return postgres(url, { max: 10, onnotice: () => {} });
+  };
+  switch (kind) {
+    case "pg": {
+      const pool = pgPool();
+      return { driver: createPgDriver(pool), close: () => pool.end() };
+    }
+    case "postgres": {
+      const { createPostgresDriver } = await import("@q/postgres");
+      const sql = await sqlClient();
+      return { driver: createPostgresDriver(sql), close: () => sql.end() };
+    }
+    case "drizzle-pg": {
+      const { createDrizzleDriver } = await import("@q/drizzle");
+      const { drizzle } = await import("drizzle-orm/node-postgres");
+      const pool = pgPool();
+      return { driver: createDrizzleDriver(drizzle({ client: pool })), close: () => pool.end() };
+    }
+    case "drizzle-postgres": {
+      const { createDrizzleDriver } = await import("@q/drizzle");
+      const { drizzle } = await import("drizzle-orm/postgres-js");
+      const sql = await sqlClient();
+      return { driver: createDrizzleDriver(drizzle({ client: sql })), close: () => sql.end() };
+    }
+    case "kysely-pg": {
+      const { createKyselyDriver } = await import("@q/kysely");
+      const { Kysely, PostgresDialect } = await import("kysely");
+      const pool = pgPool();
+      const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      // Kysely's destroy() ends the pool.
+      return {
+        driver: createKyselyDriver(db, { listener: createPgDriver(pool) }),
+        close: () => db.destroy(),
+      };
+    }
+    case "kysely-postgres": {
+      const { createKyselyDriver } = await import("@q/kysely");
+      const { createPostgresDriver } = await import("@q/postgres");
+      const { Kysely } = await import("kysely");
+      const { PostgresJSDialect } = await import("kysely-postgres-js");
+      const sql = await sqlClient();
+      const db = new Kysely<unknown>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+      // Kysely's destroy() ends the sql.
+      return {
+        driver: createKyselyDriver(db, { listener: createPostgresDriver(sql) }),
+        close: () => db.destroy(),
+      };
+    }
+  }
+}
+
 export interface QSettings {
+  /** The driver q runs over (default `pg`). */
+  driver?: DriverName;
   setting: string;
   /** A fixed prefetch; undefined leaves q's default. */
   prefetch: number | undefined;
@@ -35,11 +131,10 @@ export class QAdapter implements Adapter {
   readonly setting: string;
   readonly #settings: QSettings;
   readonly #onJob = { current: (_i: number) => {} };
-  #pool: pg.Pool | undefined;
+  #opened: Opened | undefined;
   /** The benchmark's own connection, for counting and history, apart from q's pool. */
   #probe: pg.Pool | undefined;
-  #driver: ReturnType<typeof createPgDriver> | undefined;
-  #queue: Queue<Tasks> | undefined;
+  #queue: Queue<Tasks, unknown> | undefined;
   #worker: Worker | undefined;
   /** Statement times since setup, when profiling. */
   statements: (() => StatementStats[]) | undefined;
@@ -60,18 +155,19 @@ export class QAdapter implements Adapter {
     else this.#settings.queues = queues;
   }
 
-  get queue(): Queue<Tasks> {
+  get queue(): Queue<Tasks, unknown> {
     if (this.#queue === undefined) throw new Error("setup() first");
     return this.#queue;
   }
 
   async setup(databaseUrl: string): Promise<void> {
-    this.#pool = openPool(databaseUrl);
     this.#probe = openPool(databaseUrl, 1);
-    if (this.#settings.profile) this.statements = profilePool(this.#pool);
-    this.#driver = createPgDriver(this.#pool);
+    this.#opened = await openDriver(this.#settings.driver ?? "pg", databaseUrl, (pool) => {
+      // Only statements sent through the pool itself are seen (Kysely checks clients out).
+      if (this.#settings.profile) this.statements = profilePool(pool);
+    });
     this.#queue = createQueue({
-      driver: this.#driver,
+      driver: this.#opened.driver,
       tasks: makeTasks(this.#onJob),
       logger: silentLogger,
     });
@@ -144,19 +240,42 @@ export class QAdapter implements Adapter {
   async teardown(): Promise<void> {
     await this.#worker?.stop();
     await this.#queue?.close();
-    await this.#driver?.close?.();
-    await this.#pool?.end();
+    await this.#opened?.driver.close?.();
+    await this.#opened?.close();
     await this.#probe?.end();
   }
 }
 
-export function qVariants(options: { concurrency: number; profile: boolean }): Variant[] {
+/** Scenarios the other drivers run in: the worker-side ones. */
+const driverScenarios = ["drain", "latency", "history"] as const;
+
+export function qVariants(options: {
+  concurrency: number;
+  profile: boolean;
+  /** The drivers besides `@q/pg` to run (BENCH_DRIVERS); null: all. */
+  drivers: ReadonlySet<string> | null;
+}): Variant[] {
+  const { concurrency, profile, drivers } = options;
   const make = (setting: string, prefetch: number | undefined, workerOnly: boolean): Variant => ({
     library: "q",
     setting,
     store: "postgres",
     workerOnly,
-    create: () => new QAdapter({ setting, prefetch, ...options }),
+    create: () => new QAdapter({ setting, prefetch, concurrency, profile }),
   });
-  return [make("default", undefined, false), make("prefetch 10", 10, true)];
+  const variants = [make("default", undefined, false), make("prefetch 10", 10, true)];
+  for (const driver of driverNames) {
+    if (driver === "pg" || (drivers !== null && !drivers.has(driver))) continue;
+    const setting = driverSettings[driver];
+    variants.push({
+      library: "q",
+      setting,
+      store: "postgres",
+      workerOnly: true,
+      scenarios: driverScenarios,
+      against: "default",
+      create: () => new QAdapter({ setting, prefetch: undefined, concurrency, profile, driver }),
+    });
+  }
+  return variants;
 }

@@ -1,9 +1,12 @@
 import type { Adapter, DrainResult, Variant } from "../adapter.js";
 import type { ScenarioName } from "../config.js";
 import { queryOn } from "../database.js";
+import { isolated } from "../isolate.js";
 import type { StatementStats } from "../profile.js";
 import type { Result } from "../report.js";
 import { preEnqueue, type ScenarioContext, withAdapter } from "./context.js";
+
+const MiB = 2 ** 20;
 
 /** The result line of a drain. */
 export function drainResult(
@@ -14,16 +17,19 @@ export function drainResult(
   extraNote = "",
 ): Result {
   const budget = d.complete ? "" : `, budget spent: ${d.done} of ${n} settled`;
+  const process = isolated() ? "worker process" : "bench process";
   return {
     scenario,
     library: variant.library,
     setting: variant.setting,
-    figures: { "jobs/s": (d.done / d.ms) * 1000 },
+    figures: { "jobs/s": (d.done / d.ms) * 1000, "peak RSS": d.rssPeakBytes / MiB },
     primary: "jobs/s",
     unit: "jobs/s",
     better: "higher",
-    note: `(${d.done} jobs in ${(d.ms / 1000).toFixed(2)} s, bench process cpu ${(d.cpuMs / 1000).toFixed(2)} s${budget}${extraNote})`,
-    extra: { ...d, n },
+    compared: { "peak RSS": { unit: "MiB", better: "lower" } },
+    ...(variant.against === undefined ? {} : { against: variant.against }),
+    note: `(${d.done} jobs in ${(d.ms / 1000).toFixed(2)} s, ${process} cpu ${(d.cpuMs / 1000).toFixed(2)} s, RSS ${(d.rssStartBytes / MiB).toFixed(0)} MiB at the start${budget}${extraNote})`,
+    extra: { ...d, n, process },
   };
 }
 
