@@ -36,6 +36,13 @@ export interface DrainResult {
   rssStartBytes: number;
   /** Highest resident set size of this process sampled during the drain, bytes. */
   rssPeakBytes: number;
+  /** V8's heap when the drain ended: committed, in use, of which the young generation, and memory outside it. */
+  heapEnd: {
+    heapTotalBytes: number;
+    heapUsedBytes: number;
+    newSpaceBytes: number;
+    externalBytes: number;
+  };
 }
 
 export interface LatencyOptions {

@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from "node:v8";
 import type { DrainResult, LatencyOptions, LatencyResult } from "./adapter.js";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -54,6 +55,10 @@ export async function measureDrain(
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);
   sample();
+  // Where the memory is at the end: V8 sizes its young generation by the
+  // allocation rate, and a fast drain grows it (it is not given back soon).
+  const memory = process.memoryUsage();
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
   if (left !== 0) left = await control.pending();
   await control.stop();
   return {
@@ -63,6 +68,12 @@ export async function measureDrain(
     cpuMs: (used.user + used.system) / 1000,
     rssStartBytes,
     rssPeakBytes,
+    heapEnd: {
+      heapTotalBytes: memory.heapTotal,
+      heapUsedBytes: memory.heapUsed,
+      newSpaceBytes: newSpace?.space_size ?? 0,
+      externalBytes: memory.external,
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { scenarioNames } from "./config.js";
+import { driverNames, scenarioNames } from "./config.js";
 
 /**
  * `pnpm bench --help`: what the benchmark runs and every variable that
@@ -7,9 +7,11 @@ import { scenarioNames } from "./config.js";
 export const usage = `Usage: [VARIABLE=value …] pnpm bench [--help]
 
 Runs q, graphile-worker, pg-boss and BullMQ side by side on one PostgreSQL
-(BullMQ on Redis) and prints every figure with q's ratio to each peer.
-Each scenario gets a database of its own, created and dropped through
-DATABASE_URL.
+(BullMQ on Redis) and prints every figure with q's ratio to each peer; q's
+drivers other than @q/pg (postgres.js, Drizzle, Kysely) run beside it in
+the worker-side scenarios, with their ratio to @q/pg. Each drain runs in a
+process of its own and reports that process's peak RSS. Each scenario gets a
+database of its own, created and dropped through DATABASE_URL.
 
 Variables:
   DATABASE_URL          postgres://postgres@127.0.0.1:5432/test  admin connection; the scenarios create and drop databases next to it
@@ -21,7 +23,7 @@ Variables:
   BENCH_DRAIN           50000                                    scenarios 3 and 6
   BENCH_LATENCY_JOBS    300                                      scenario 4
   BENCH_LATENCY_GAP_MS  5                                        pause between a job's start and the next enqueue
-  BENCH_HISTORY         1000000                                  done jobs written before the drain of scenarios 5 and 7
+  BENCH_HISTORY         1000000                                  done jobs written before the drain of scenarios 5 and 7 (10000000: the 10 M history, about an hour for every library)
   BENCH_HISTORY_DRAIN   50000                                    jobs drained in scenarios 5 and 7
   BENCH_FLOOR_LOOPS     1,2                                      loops at once in scenario 6
   BENCH_FLOOR_BATCH     10,200                                   jobs per claim in scenario 6
@@ -33,6 +35,8 @@ Variables:
   BENCH_BUDGET_S        20                                       longest one measurement may run
   BENCH_ONLY            all                                      scenarios to run: ${scenarioNames.join(",")}
   BENCH_LIBS            all                                      libraries to run: q,graphile-worker,pg-boss,bullmq
+  BENCH_DRIVERS         all                                      q's drivers in scenarios 3-5: ${driverNames.join(",")} (@q/pg always runs, the baseline)
+  BENCH_ISOLATE         1                                        0: run the drains in the bench process (peak RSS then includes earlier libraries)
   BENCH_PROFILE         off                                      1: time every statement q sends during the drains and print a breakdown
   BENCH_RESULTS         results/latest.json                      where the JSON report goes (relative to this package)
 

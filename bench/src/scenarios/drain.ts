@@ -73,6 +73,11 @@ export async function drainScenario(ctx: ScenarioContext, variants: Variant[]): 
       const d = await enqueueAndDrain(ctx, adapter, url, n);
       const result = drainResult("drain", variant, n, d);
       ctx.emit(result);
+      const h = d.heapEnd;
+      const mib = (b: number) => (b / MiB).toFixed(0);
+      ctx.detail(
+        `at the end: V8 heap ${mib(h.heapTotalBytes)} MiB committed (young generation ${mib(h.newSpaceBytes)} MiB), ${mib(h.heapUsedBytes)} MiB in use; ${mib(h.externalBytes)} MiB outside it`,
+      );
       reportStatements(ctx, adapter, result);
     });
   }
