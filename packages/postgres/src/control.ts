@@ -42,7 +42,7 @@ export function parsedOptions(sql: unknown): ParsedOptions | undefined {
  * itself).
  */
 export function postgresControl(
-  options: ParsedOptions,
+  source: ParsedOptions | (() => Promise<ParsedOptions | undefined>),
   timeoutMs: number,
   queryOptions: { prepare: boolean },
   lowercaseKeys: boolean,
@@ -51,6 +51,8 @@ export function postgresControl(
     driverName: "@q/postgres",
     timeoutMs,
     async open(lost) {
+      const options = typeof source === "function" ? await source() : source;
+      if (options === undefined) throw new Error("no options to open the control connection with");
       // Loaded only when a control connection is wanted: `postgres` is the caller's own dependency.
       const postgres = (await import("postgres")).default as unknown as Postgres;
       // While opening, postgres.js itself moves on to the next host (target_session_attrs).

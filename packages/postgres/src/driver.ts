@@ -7,7 +7,7 @@ import {
   type Row,
 } from "@q/core";
 import type { ReservedSql, Sql, TransactionSql } from "postgres";
-import { parsedOptions, postgresControl } from "./control.js";
+import { type ParsedOptions, parsedOptions, postgresControl } from "./control.js";
 import {
   isRootSql,
   isUnsafeHandle,
@@ -36,6 +36,21 @@ export interface PostgresDriverOptions {
    * `true`; `false`: heartbeats run on the pool of `sql`.
    */
   control?: boolean;
+  /**
+   * Where LISTEN goes. By default through `sql.listen`. Behind a
+   * transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy) a LISTEN through
+   * `sql` hears nothing: pass a connection string, or a postgres.js `sql` of
+   * your own, that reaches PostgreSQL directly. The control connection then
+   * goes there too. `false`: no LISTEN, workers find new jobs by polling.
+   *
+   * A separate target says `sql` goes through a transaction-mode pooler, so
+   * an `sql` that prepares its statements (postgres.js's default) is refused
+   * with `INVALID_OPTION`: its `sql.begin` sends COMMIT as a prepared
+   * statement, which behind such a pooler can end as a ROLLBACK without an
+   * error. Make it with `postgres(url, { prepare: false })`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: any column types of the caller's other sql
+  listen?: string | Sql<any> | false;
   /**
    * `statement_timeout` of the control connection, in ms (default 10 000).
    * The client gives up one second later; either way the connection is
@@ -79,10 +94,27 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
   const lowercaseKeys = typeof sql.options?.transform?.column?.from === "function";
   const controlTimeout = controlTimeoutOption(options.controlTimeout);
   const parsed = parsedOptions(sql);
+  const target = listenTarget(options.listen);
+  if (
+    target !== undefined &&
+    target !== false &&
+    parsed !== undefined &&
+    parsed.prepare !== false
+  ) {
+    throw new QError(
+      "INVALID_OPTION",
+      "a separate listen target means sql goes through a transaction-mode pooler, where postgres.js " +
+        "sends the COMMIT of sql.begin as a prepared statement and can lose the transaction without an " +
+        "error: make the sql with postgres(url, { prepare: false })",
+      { details: { option: "listen" } },
+    );
+  }
+  const own = target !== undefined && target !== false ? ownListenSql(target) : undefined;
+  const controlOptions = own ? own.options : parsed;
   const control =
-    options.control === false || parsed === undefined
+    options.control === false || controlOptions === undefined
       ? undefined
-      : postgresControl(parsed, controlTimeout, queryOptions, lowercaseKeys);
+      : postgresControl(controlOptions, controlTimeout, queryOptions, lowercaseKeys);
 
   const run = async <R extends Row>(
     handle: UnsafeHandle,
@@ -112,8 +144,11 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
   };
 
   const pool = executor(sql);
-  const listener = new PostgresListener(sql as unknown as ListenHandle);
-  return {
+  const listener =
+    target === false
+      ? undefined
+      : new PostgresListener(own ? own.handle : (sql as unknown as ListenHandle));
+  const driver: Driver<PostgresTransaction<T>> & { close(): Promise<void> } = {
     name: "postgres",
     query: pool.query,
     ...(control ? { control } : {}),
@@ -152,9 +187,60 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
         assertInTransaction("@q/postgres", (check) => run(native, check, [])),
       );
     },
-    listen: (channel, handlers) => listener.listen(channel, handlers),
     async close() {
       await control?.close();
+      await own?.close();
+    },
+  };
+  if (listener) driver.listen = (channel, handlers) => listener.listen(channel, handlers);
+  return driver;
+}
+
+/** `listen` checked: a connection string, a postgres.js `sql`, `false`, or absent. */
+function listenTarget(value: unknown): string | ListenHandle | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (typeof value === "string" && value.length > 0) return value;
+  if (isUnsafeHandle(value) && typeof (value as { listen?: unknown }).listen === "function") {
+    return value as unknown as ListenHandle;
+  }
+  throw new QError(
+    "INVALID_OPTION",
+    "listen must be a connection string, a postgres.js sql, or false",
+    { details: { option: "listen" } },
+  );
+}
+
+/** The LISTEN side of a separate target: the caller's own `sql` as it is, or one made from a URL (ended by close). */
+function ownListenSql(target: string | ListenHandle): {
+  handle: ListenHandle;
+  options: ParsedOptions | (() => Promise<ParsedOptions | undefined>) | undefined;
+  close(): Promise<void>;
+} {
+  if (typeof target !== "string") {
+    return { handle: target, options: parsedOptions(target), close: async () => {} };
+  }
+  type Made = ListenHandle & { end(options?: { timeout?: number }): Promise<void> };
+  let made: Promise<Made> | undefined;
+  // Made on first use: `postgres` is the caller's own dependency, loaded only when needed.
+  const instance = () => {
+    made ??= import("postgres").then(
+      ({ default: postgres }) =>
+        postgres(target, {
+          max: 1,
+          onnotice: () => {},
+          connection: { application_name: "q-listener" },
+        }) as unknown as Made,
+    );
+    return made;
+  };
+  return {
+    handle: {
+      listen: async (channel, onNotify, onListen) =>
+        (await instance()).listen(channel, onNotify, onListen),
+    },
+    options: async () => parsedOptions(await instance()),
+    async close() {
+      if (made) await (await made).end({ timeout: 5 }).catch(() => {});
     },
   };
 }
