@@ -23,7 +23,7 @@ Variables:
   BENCH_DRAIN           50000                                    scenarios 3 and 6
   BENCH_LATENCY_JOBS    300                                      scenario 4
   BENCH_LATENCY_GAP_MS  5                                        pause between a job's start and the next enqueue
-  BENCH_HISTORY         1000000                                  done jobs written before the drain of scenarios 5 and 7 (10000000: the 10 M history, about an hour for every library)
+  BENCH_HISTORY         1000000                                  done jobs written before the drain of scenarios 5 and 7 (10000000: about 4 min per library and setting)
   BENCH_HISTORY_DRAIN   50000                                    jobs drained in scenarios 5 and 7
   BENCH_FLOOR_LOOPS     1,2                                      loops at once in scenario 6
   BENCH_FLOOR_BATCH     10,200                                   jobs per claim in scenario 6
