@@ -90,6 +90,34 @@ SELECT
            WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
     AS notified`;
 
+  /**
+   * The insert of a batch without keys: no row can conflict (a NULL key is
+   * outside the unique index), so no ON CONFLICT arbiter and no per-row
+   * report. Every row is inserted; ids come back in input order.
+   */
+  const insertKeyless = `
+WITH input AS (
+  SELECT i.*, nextval('"${schema}".jobs_id_seq') AS id
+  FROM ROWS FROM (jsonb_to_recordset($1::text::jsonb)
+    AS (queue text, task text, payload jsonb, priority integer, run_at timestamptz,
+        delay bigint, max_attempts integer, meta jsonb)) WITH ORDINALITY
+    AS i(queue, task, payload, priority, run_at, delay, max_attempts, meta, ord)
+), ins AS (
+  INSERT INTO ${t} AS j (id, queue, task, payload, priority, run_at, max_attempts, meta)
+  OVERRIDING SYSTEM VALUE
+  SELECT id, queue, task, coalesce(payload, 'null'::jsonb), priority,
+         coalesce(run_at, now() + delay * interval '1 millisecond'), max_attempts,
+         coalesce(meta, '{}'::jsonb)
+  FROM input ORDER BY ord
+  RETURNING j.queue, j.run_at
+)
+SELECT
+  (SELECT json_agg(id::text ORDER BY ord) FROM input)::text AS ids,
+  (SELECT count(pg_notify('${channel}', json_build_object('type', 'jobs', 'queue', d.queue)::text))
+     FROM (SELECT DISTINCT queue FROM ins
+           WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
+    AS notified`;
+
   // Only tasks the worker has handlers for: during a rolling deploy an old
   // worker must not burn the attempts of a task it does not know.
   const taskFilter = `($4::text IS NULL
@@ -185,6 +213,7 @@ WITH RECURSIVE queues AS MATERIALIZED (
 
   return {
     channel,
+    insertKeyless,
     insertSkip: insert("skip"),
     insertReplace: insert("replace"),
     /** Ids of live jobs holding the given keys (JSON array of strings). */

@@ -25,12 +25,20 @@ import { type Statements, statements } from "./sql.js";
 /** Inserts outside a transaction notify a queue at most once per this window. */
 export const NOTIFY_WINDOW_MS = 10;
 
+/** How long a new LISTEN may take to hear q's own NOTIFY before it is reported deaf. */
+export const LISTEN_CHECK_MS = 3000;
+
 /** Options of {@link PostgresStorage}. */
 export interface PostgresStorageOptions {
   /** Schema that holds q's tables. Default `"q"`. */
   schema?: string;
   /** Migrations of plugins to apply after core's. */
   migrations?: readonly Migration[];
+  /**
+   * How long the first LISTEN may take to hear q's own NOTIFY before it is
+   * reported deaf (`LISTEN_DEAF`), in ms. Default {@link LISTEN_CHECK_MS}.
+   */
+  listenCheckMs?: number;
 }
 
 /** Turns "relation does not exist" into an error that says what to do. */
@@ -77,12 +85,16 @@ export class PostgresStorage implements Storage {
   });
   /** The newest migration this process has, per owner. */
   readonly #known = new Map<string, number>();
+  readonly #listenCheckMs: number;
+  /** Whether a LISTEN of this storage heard its own probe, or was reported deaf: checked once. */
+  #listenChecked = false;
 
   constructor(driver: Driver, options: PostgresStorageOptions = {}) {
     this.#driver = driver;
     this.schema = assertSchemaName(options.schema ?? "q");
     this.#sql = statements(this.schema);
     this.#migrations = [...coreMigrations, ...(options.migrations ?? [])];
+    this.#listenCheckMs = options.listenCheckMs ?? LISTEN_CHECK_MS;
     for (const m of this.#migrations) {
       this.#known.set(m.owner, Math.max(m.version, this.#known.get(m.owner) ?? 0));
     }
@@ -154,8 +166,23 @@ export class PostgresStorage implements Storage {
     if (jobs.length === 0) return [];
     const ex = this.executor(tx);
     await this.#ensureSchema();
-    const sql = conflict === "replace" ? this.#sql.insertReplace : this.#sql.insertSkip;
     const notify = this.#toNotify(jobs, tx === undefined);
+    if (jobs.every((j) => j.key === null)) {
+      const rows = await this.#run(
+        this.#sql.insertKeyless,
+        [`[${jobs.map(newJobJson).join(",")}]`, notify],
+        ex,
+      );
+      if (tx === undefined) this.#trail(jobs, notify);
+      const ids = JSON.parse(textColumn(rows, "ids") ?? "[]") as string[];
+      return jobs.map((job, i) => ({
+        id: ids[i]!,
+        queue: job.queue,
+        task: job.task,
+        deduped: false,
+      }));
+    }
+    const sql = conflict === "replace" ? this.#sql.insertReplace : this.#sql.insertSkip;
     const rows = await this.#run(sql, [`[${jobs.map(newJobJson).join(",")}]`, notify], ex);
     if (tx === undefined) this.#trail(jobs, notify);
     const input = JSON.parse(textColumn(rows, "input") ?? "[]") as { ord: number; id: string }[];
@@ -389,17 +416,50 @@ export class PostgresStorage implements Storage {
   ): Promise<() => Promise<void>> {
     const listen = this.#driver.listen;
     if (listen === undefined) return async () => {};
-    return listen.call(this.#driver, this.#sql.channel, {
+    // The first LISTEN checks that it hears q's own NOTIFY: through a
+    // transaction-mode pooler it subscribes a server connection that is soon
+    // someone else's, and hears nothing.
+    const probe = this.#listenChecked
+      ? undefined
+      : `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    let heard = false;
+    const unlisten = await listen.call(this.#driver, this.#sql.channel, {
       onMessage: (payload) => {
+        let notice: Notice | { type: "probe"; id: unknown };
         try {
-          onNotice(JSON.parse(payload) as Notice);
+          notice = JSON.parse(payload) as typeof notice;
         } catch {
-          // Not ours (someone else NOTIFYing on the channel): ignore.
+          return; // Not ours (someone else NOTIFYing on the channel): ignore.
         }
+        if (notice?.type === "probe") {
+          if (notice.id === probe) heard = true;
+          return;
+        }
+        onNotice(notice);
       },
       onReconnect,
       onError,
     });
+    if (probe === undefined) return unlisten;
+    this.#listenChecked = true;
+    this.#driver
+      .query(this.#sql.notify, [JSON.stringify({ type: "probe", id: probe })])
+      .catch(() => {});
+    const timer = setTimeout(() => {
+      if (heard) return;
+      onError(
+        new QError(
+          "LISTEN_DEAF",
+          `LISTEN on channel ${this.#sql.channel} did not hear q's own NOTIFY within ${this.#listenCheckMs} ms: notifications do not reach this process, as behind a transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy). Point the driver's listen option at a direct connection to PostgreSQL`,
+          { details: { channel: this.#sql.channel, waitedMs: this.#listenCheckMs } },
+        ),
+      );
+    }, this.#listenCheckMs);
+    timer.unref();
+    return async () => {
+      clearTimeout(timer);
+      await unlisten();
+    };
   }
 
   /** Whether the driver can push notifications (else workers poll). */

@@ -354,6 +354,25 @@ export function describeStorage(name: string, make: MakeStorage): void {
         expect(job.runAt.getTime()).toBeLessThan(later.getTime() - 3_000_000);
       });
 
+      it("enqueueMany's results follow the input order, with keys and without", async () => {
+        const q = queueOf({ noop });
+        const plain = Array.from({ length: 60 }, (_, i) => ({
+          task: "noop" as const,
+          payload: { i },
+        }));
+        const keyed = plain.map((j, i) => (i % 3 === 0 ? { ...j, key: `order-${i}` } : j));
+        for (const batch of [plain, keyed]) {
+          const results = await q.enqueueMany(batch);
+          expect(results).toHaveLength(batch.length);
+          for (const [i, r] of results.entries()) {
+            expect((await f.storage.getJob(r.id))?.payload).toEqual({ i });
+          }
+          // Ids are handed out in input order too: ties on run_at claim oldest first.
+          const ids = results.map((r) => BigInt(r.id));
+          expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+        }
+      });
+
       it("a key is free again once its job is finished", async () => {
         const q = queueOf({ noop });
         const a = await q.enqueue("noop", null, { key: "k" });
