@@ -69,7 +69,19 @@ export type QErrorCode =
    * The outcome of a run could not be stored even row by row after bounded
    * retries; as a last resort the job failed with this code.
    */
-  | "SETTLE_FAILED";
+  | "SETTLE_FAILED"
+  /**
+   * q's prepared statements failed the way they do behind a transaction-mode
+   * pooler (SQLSTATE 42P05, 26000 or 08P01 on a named statement): set
+   * `prepare: false` on the driver and point LISTEN at a direct connection.
+   */
+  | "POOLER_DETECTED"
+  /**
+   * The LISTEN connection did not hear q's own NOTIFY within a few seconds
+   * (a LISTEN through a transaction-mode pooler hears nothing): workers find
+   * new jobs by polling only. Point the driver's LISTEN at a direct connection.
+   */
+  | "LISTEN_DEAF";
 
 /** The error class of q. Match on `code`, never on `message`. */
 export class QError extends Error {

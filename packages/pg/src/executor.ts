@@ -88,6 +88,10 @@ export async function run(
         ? await target.query({ name: statementName(sql), text: sql, values: [...params] })
         : await target.query(sql, params === undefined ? undefined : [...params]);
   } catch (error) {
+    if (prepare && params !== undefined && params.length > 0) {
+      const pooler = poolerError(error);
+      if (pooler) throw pooler;
+    }
     throw asHandleError(error);
   }
   // Several statements without parameters (a migration) give one result per statement.
@@ -100,6 +104,29 @@ export async function run(
     );
   }
   return rows;
+}
+
+/** SQLSTATEs of named statements lost or mixed up by a transaction-mode pooler. */
+const POOLER_STATES: Readonly<Record<string, string>> = {
+  "42P05": "prepared statement already exists",
+  "26000": "prepared statement does not exist",
+  "08P01": "protocol violation",
+};
+
+/**
+ * A prepared statement of q failed the way named statements do behind a
+ * transaction-mode pooler (each statement may land on another server
+ * connection): `POOLER_DETECTED`, saying what to set.
+ */
+function poolerError(error: unknown): QError | undefined {
+  const state = sqlState(error);
+  const what = state === undefined ? undefined : POOLER_STATES[state];
+  if (what === undefined) return undefined;
+  return new QError(
+    "POOLER_DETECTED",
+    `@q/pg: a prepared statement of q failed with SQLSTATE ${state} (${what}), as named statements do behind a transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy): create the driver with createPgDriver(pool, { prepare: false, listen: <a direct connection string> })`,
+    { cause: error, details: { sqlState: state } },
+  );
 }
 
 /** Messages node-postgres uses for a pool or client that can no longer run anything. */

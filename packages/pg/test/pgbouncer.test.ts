@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createQueue, defineTask, silentLogger } from "@q/core";
+import { createQueue, defineTask, isQError, PostgresStorage, silentLogger } from "@q/core";
 import { describeDriver } from "@q/core/conformance";
 import { waitFor } from "@q/core/testing";
 import {
@@ -14,7 +14,7 @@ import { createPgDriver } from "../src/index.js";
 
 /** A worker process through the pooler: runs "work" jobs, prints their ids when told to stop. */
 const CHILD = `
-import { createQueue, defineTask, silentLogger } from "@q/core";
+import { createQueue, defineTask, isQError, PostgresStorage, silentLogger } from "@q/core";
 import pg from "pg";
 import { createPgDriver } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
 const { POOLED, DIRECT, SCHEMA } = process.env;
@@ -134,6 +134,91 @@ describe.skipIf(missing)("behind PgBouncer in transaction mode", () => {
     } finally {
       for (const { child } of children) if (child.exitCode === null) child.kill("SIGKILL");
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await driver.close();
+      await pool.end();
+    }
+  });
+
+  it("LISTEN through the pooler is reported deaf (LISTEN_DEAF), once, and the worker says it polls", async () => {
+    const schema = freshSchemaName("deaf");
+    const pool = new pg.Pool({ connectionString: bouncer.url, max: 4 });
+    // No listen target: LISTEN goes through the pooler too.
+    const driver = createPgDriver(pool, { prepare: false, control: direct });
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_fields: object, message: string) => void warnings.push(message),
+    };
+    const ran: unknown[] = [];
+    const queue = createQueue({
+      storage: new PostgresStorage(driver, { schema, listenCheckMs: 500 }),
+      logger,
+      tasks: { work: defineTask({ handler: async (p) => void ran.push(p) }) },
+    });
+    const errors: unknown[] = [];
+    queue.on("error", ({ error }) => errors.push(error));
+    await queue.migrate();
+    const workers = [
+      await queue.work({ pollInterval: 100 }),
+      await queue.work({ pollInterval: 100 }),
+    ];
+    try {
+      await waitFor(() => errors.length > 0, { what: "the deaf LISTEN reported", timeoutMs: 3000 });
+      expect(errors[0]).toMatchObject({ code: "LISTEN_DEAF" });
+      expect(warnings.join("\n")).toMatch(/did not hear q's own NOTIFY.*polling, every 100 ms/);
+      // Polling still delivers.
+      await queue.enqueue("work", 1);
+      await waitFor(() => ran.length === 1, { what: "the job, by polling", timeoutMs: 3000 });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(errors.filter((e) => isQError(e, "LISTEN_DEAF"))).toHaveLength(1);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await driver.close();
+      await pool.end();
+    }
+  });
+
+  it("a LISTEN straight at PostgreSQL hears its probe: no LISTEN_DEAF", async () => {
+    const schema = freshSchemaName("hears");
+    const pool = new pg.Pool({ connectionString: bouncer.url, max: 4 });
+    const driver = createPgDriver(pool, { prepare: false, listen: direct });
+    const queue = createQueue({
+      storage: new PostgresStorage(driver, { schema, listenCheckMs: 500 }),
+      logger: silentLogger,
+      tasks: { work: defineTask({ handler: async () => {} }) },
+    });
+    const errors: unknown[] = [];
+    queue.on("error", ({ error }) => errors.push(error));
+    await queue.migrate();
+    const worker = await queue.work();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(errors).toEqual([]);
+    } finally {
+      await worker.stop();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await driver.close();
+      await pool.end();
+    }
+  });
+
+  it("prepared statements through the pooler fail with POOLER_DETECTED, naming the setting", async () => {
+    const pool = new pg.Pool({ connectionString: bouncer.url, max: 10 });
+    const driver = createPgDriver(pool, { listen: false, control: false }); // prepare: true, the default
+    try {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) => driver.query("SELECT $1::int AS n", [i])),
+      );
+      const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+      expect(failures.length).toBeGreaterThan(0);
+      for (const failure of failures) {
+        expect(failure).toMatchObject({
+          code: "POOLER_DETECTED",
+          message: expect.stringContaining("prepare: false"),
+        });
+      }
+    } finally {
       await driver.close();
       await pool.end();
     }

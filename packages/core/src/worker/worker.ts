@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { QError } from "../errors.js";
+import { isQError, QError } from "../errors.js";
 import type { Emitter } from "../events.js";
 import type { ClaimedJob } from "../job.js";
 import type { Logger } from "../logger.js";
@@ -68,6 +68,7 @@ export class Worker {
   #timers: NodeJS.Timeout[] = [];
   #unlisten: (() => Promise<void>) | undefined;
   #idle: (() => void) | undefined;
+  #poolerReported = false;
 
   constructor(
     storage: Storage,
@@ -139,7 +140,8 @@ export class Worker {
         this.#unlisten = await this.#storage.listen(
           (notice) => this.#onNotice(notice),
           () => this.#fill(),
-          (error) => this.#error("listen", error),
+          (error) =>
+            isQError(error, "LISTEN_DEAF") ? this.#deaf(error) : this.#error("listen", error),
         );
       } catch (error) {
         // Leave no row behind for a worker that never ran.
@@ -156,7 +158,21 @@ export class Worker {
     this.#fill();
   }
 
+  /** LISTEN hears nothing: say so once, with what the worker does instead. */
+  #deaf(error: QError): void {
+    this.#logger.warn(
+      { err: error, worker: this.id, pollInterval: this.#settings.pollInterval },
+      `${error.message}. This worker finds new jobs by polling, every ${this.#settings.pollInterval} ms`,
+    );
+    this.#events.emit("error", { error, worker: this.id, during: "listen" });
+  }
+
   #error(during: string, error: unknown): void {
+    // The same pooler symptom on every statement: said once per worker.
+    if (isQError(error, "POOLER_DETECTED")) {
+      if (this.#poolerReported) return;
+      this.#poolerReported = true;
+    }
     this.#logger.error({ err: error, worker: this.id, during }, `worker error during ${during}`);
     this.#events.emit("error", { error, worker: this.id, during });
   }
