@@ -70,7 +70,7 @@ describe("prepared statements", () => {
       const names = rows.map((r) => r.name);
       expect(names).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^q_insertSkip_[0-9a-f]{10}$/),
+          expect.stringMatching(/^q_insertKeyless_[0-9a-f]{10}$/),
           expect.stringMatching(/^q_getJob_[0-9a-f]{10}$/),
         ]),
       );
