@@ -59,14 +59,17 @@ export function clientDriver(
     });
   }
   if (isPostgresJs(client)) {
-    if (listen !== undefined && listen !== false) {
+    if (listen !== undefined && typeof listen === "object") {
       throw new QError(
         "INVALID_OPTION",
-        "over postgres.js, listen can only be false: postgres.js listens through its own sql; give Drizzle an sql with a direct connection to move it",
+        "over postgres.js, listen is a connection string or false (a client config is node-postgres's)",
         { details: { option: "listen" } },
       );
     }
-    return createPostgresDriver(client, common);
+    return createPostgresDriver(client, {
+      ...common,
+      ...(listen === undefined ? {} : { listen }),
+    });
   }
   return undefined;
 }

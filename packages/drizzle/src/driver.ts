@@ -31,11 +31,11 @@ export interface DrizzleDriverOptions {
    */
   prepare?: boolean;
   /**
-   * Where the LISTEN connection goes, over node-postgres: a connection string
-   * or client config (a direct connection when the pool goes through
-   * PgBouncer), or `false` to poll instead, as `@q/pg`'s `listen` option.
-   * Over postgres.js only `false` applies (postgres.js listens through its
-   * `sql`; give Drizzle an `sql` with a direct connection to move it).
+   * Where the LISTEN connection goes: a connection string (a direct
+   * connection when the pool goes through PgBouncer), or `false` to poll
+   * instead, as the `listen` option of `@q/pg` and `@q/postgres`. Over
+   * node-postgres a client config works too. The control connection follows
+   * it.
    */
   listen?: string | Record<string, unknown> | false;
 }

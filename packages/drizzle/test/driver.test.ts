@@ -165,6 +165,8 @@ describe.each(["pg", "postgresjs"] as const)("Drizzle over %s", (name) => {
       await one.end();
     }
     if (name === "postgresjs") {
+      // A LISTEN target elsewhere means the sql goes through a pooler: over an sql that
+      // prepares, postgres.js could lose a COMMIT there, so @q/postgres refuses it.
       expect(() => createDrizzleDriver(one.db, { listen: "postgres://elsewhere/db" })).toThrow(
         expect.objectContaining({ code: "INVALID_OPTION" }),
       );

@@ -39,17 +39,17 @@ describe.skipIf(missing)("behind PgBouncer in transaction mode", () => {
     { databaseUrl: () => bouncer.url, jobs: 2000 },
   );
 
-  // Over postgres.js: the sql never prepares; Drizzle cannot point LISTEN elsewhere, so
-  // workers poll, and the control connection (a session setting) stays off the pooler.
+  // Over postgres.js: the sql never prepares; LISTEN (and control, which follows it)
+  // straight at PostgreSQL through @q/postgres's listen target.
   describeDriver(
     "drizzle-postgres-js through PgBouncer",
     async (url) => {
       const sql = postgres(url, { max: 10, prepare: false, onnotice: () => {} });
       const db = drizzlePostgresJs({ client: sql });
-      const driver = createDrizzleDriver(db, { listen: false, control: false });
+      const driver = createDrizzleDriver(db, { listen: direct });
       return {
         driver,
-        listens: false,
+        listens: true,
         withNativeTransaction: (fn) => db.transaction((tx) => fn(tx)),
         async close() {
           await driver.close?.();
