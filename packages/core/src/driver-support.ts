@@ -308,3 +308,31 @@ export class ControlConnection implements Executor {
     return result;
   }
 }
+
+/** SQLSTATEs of named statements lost or mixed up by a transaction-mode pooler. */
+const POOLER_STATES: Readonly<Record<string, string>> = {
+  "42P05": "prepared statement already exists",
+  "26000": "prepared statement does not exist",
+  "08P01": "protocol violation",
+};
+
+/**
+ * A prepared statement of q that failed the way named statements do behind
+ * a transaction-mode pooler (each statement may land on another server
+ * connection), as `POOLER_DETECTED` with `advice` (what to set); `undefined`
+ * for any other error.
+ */
+export function poolerError(
+  driverName: string,
+  error: unknown,
+  advice: string,
+): QError | undefined {
+  const state = sqlState(error);
+  const what = state === undefined ? undefined : POOLER_STATES[state];
+  if (what === undefined) return undefined;
+  return new QError(
+    "POOLER_DETECTED",
+    `${driverName}: a prepared statement of q failed with SQLSTATE ${state} (${what}), as named statements do behind a transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy): ${advice}`,
+    { cause: error, details: { sqlState: state } },
+  );
+}

@@ -3,6 +3,7 @@ import {
   closedHandleError,
   type Executor,
   notInTransaction,
+  poolerError,
   QError,
   type Row,
   sqlState,
@@ -89,7 +90,11 @@ export async function run(
         : await target.query(sql, params === undefined ? undefined : [...params]);
   } catch (error) {
     if (prepare && params !== undefined && params.length > 0) {
-      const pooler = poolerError(error);
+      const pooler = poolerError(
+        "@q/pg",
+        error,
+        "create the driver with createPgDriver(pool, { prepare: false, listen: <a direct connection string> })",
+      );
       if (pooler) throw pooler;
     }
     throw asHandleError(error);
@@ -104,29 +109,6 @@ export async function run(
     );
   }
   return rows;
-}
-
-/** SQLSTATEs of named statements lost or mixed up by a transaction-mode pooler. */
-const POOLER_STATES: Readonly<Record<string, string>> = {
-  "42P05": "prepared statement already exists",
-  "26000": "prepared statement does not exist",
-  "08P01": "protocol violation",
-};
-
-/**
- * A prepared statement of q failed the way named statements do behind a
- * transaction-mode pooler (each statement may land on another server
- * connection): `POOLER_DETECTED`, saying what to set.
- */
-function poolerError(error: unknown): QError | undefined {
-  const state = sqlState(error);
-  const what = state === undefined ? undefined : POOLER_STATES[state];
-  if (what === undefined) return undefined;
-  return new QError(
-    "POOLER_DETECTED",
-    `@q/pg: a prepared statement of q failed with SQLSTATE ${state} (${what}), as named statements do behind a transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy): create the driver with createPgDriver(pool, { prepare: false, listen: <a direct connection string> })`,
-    { cause: error, details: { sqlState: state } },
-  );
 }
 
 /** Messages node-postgres uses for a pool or client that can no longer run anything. */

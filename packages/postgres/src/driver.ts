@@ -3,6 +3,7 @@ import {
   controlTimeoutOption,
   type Driver,
   type Executor,
+  poolerError,
   QError,
   type Row,
 } from "@q/core";
@@ -22,10 +23,13 @@ import { toRows } from "./rows.js";
 export interface PostgresDriverOptions {
   /**
    * Run q's statements as named prepared statements (parsed once per
-   * connection). Default `true`. Set `false` behind a transaction-mode pooler
-   * such as PgBouncer, where a prepared statement may not exist on the next
-   * server connection. A `postgres(url, { prepare: false })` instance is
-   * never prepared, whatever this says.
+   * connection). Default `true`. A `postgres(url, { prepare: false })`
+   * instance is never prepared, whatever this says.
+   *
+   * `false` over an `sql` that prepares is refused with `INVALID_OPTION`: it
+   * means `sql` goes through a transaction-mode pooler, where that `sql`'s
+   * own `sql.begin` sends COMMIT as a prepared statement and can lose the
+   * transaction without an error. Make the `sql` with `prepare: false`.
    */
   prepare?: boolean;
   /**
@@ -95,6 +99,15 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
   const controlTimeout = controlTimeoutOption(options.controlTimeout);
   const parsed = parsedOptions(sql);
   const target = listenTarget(options.listen);
+  if (options.prepare === false && parsed !== undefined && parsed.prepare !== false) {
+    throw new QError(
+      "INVALID_OPTION",
+      "prepare: false on the driver means sql goes through a transaction-mode pooler, where postgres.js " +
+        "sends the COMMIT of sql.begin as a prepared statement and can lose the transaction without an " +
+        "error: make the sql itself with postgres(url, { prepare: false })",
+      { details: { option: "prepare" } },
+    );
+  }
   if (
     target !== undefined &&
     target !== false &&
@@ -125,7 +138,15 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
       const result = await handle.unsafe(text, params as never[], queryOptions);
       return toRows<R>(result, lowercaseKeys);
     } catch (error) {
-      throw translateError(error);
+      const pooler =
+        queryOptions.prepare && params.length > 0
+          ? poolerError(
+              "@q/postgres",
+              error,
+              "make the sql with postgres(url, { prepare: false }) and create the driver with createPostgresDriver(sql, { listen: <a direct connection string> })",
+            )
+          : undefined;
+      throw pooler ?? translateError(error);
     }
   };
 

@@ -71,9 +71,28 @@ describe("prepared statements", () => {
     expect(await preparedOn(driver, "SELECT $1::int AS prepared_on")).toBe(1);
   });
 
-  test("are off with { prepare: false } (transaction-mode poolers)", async () => {
-    const off = createPostgresDriver(sql, { prepare: false });
-    expect(await preparedOn(off, "SELECT $1::int AS prepared_off")).toBe(0);
+  test("{ prepare: false } over an sql that prepares is refused: behind a pooler that sql could lose a COMMIT", () => {
+    expect(() => createPostgresDriver(sql, { prepare: false })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", details: { option: "prepare" } }),
+    );
+  });
+
+  test("an sql made with prepare: false never prepares q's statements", async () => {
+    const unprepared = postgres(url, { max: 1, prepare: false, ...quiet });
+    try {
+      const off = createPostgresDriver(unprepared, { prepare: false, control: false });
+      const text = "SELECT $1::int AS prepared_off";
+      const [n] = await unprepared.begin(async (tx) => {
+        await off.executorFor(tx).query(text, [1]);
+        return tx.unsafe(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1",
+          [text],
+        );
+      });
+      expect(n!.n).toBe(0);
+    } finally {
+      await unprepared.end();
+    }
   });
 });
 

@@ -37,6 +37,14 @@ describe.skipIf(missing)("behind PgBouncer in transaction mode", () => {
     { databaseUrl: () => bouncer.url, jobs: 2000 },
   );
 
+  it("refuses prepare: false on the driver alone: the sql's own COMMITs could be lost", () => {
+    const sql = postgres(bouncer.url, { max: 1, ...quiet });
+    expect(() => createPostgresDriver(sql, { prepare: false })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", details: { option: "prepare" } }),
+    );
+    void sql.end();
+  });
+
   it("refuses a separate listen target over an sql that prepares: its COMMITs could be lost", async () => {
     const sql = postgres(bouncer.url, { max: 1, ...quiet });
     try {
