@@ -81,7 +81,12 @@ export type QErrorCode =
    * (a LISTEN through a transaction-mode pooler hears nothing): workers find
    * new jobs by polling only. Point the driver's LISTEN at a direct connection.
    */
-  | "LISTEN_DEAF";
+  | "LISTEN_DEAF"
+  /**
+   * `migrate()` found a PostgreSQL older than q supports (14); `details`
+   * holds the server's version.
+   */
+  | "SERVER_TOO_OLD";
 
 /** The error class of q. Match on `code`, never on `message`. */
 export class QError extends Error {

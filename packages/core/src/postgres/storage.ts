@@ -20,6 +20,7 @@ import type {
 import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
 import { claimedFromRow, parseJob, textColumn } from "./rows.js";
 import { checkSchema, checkVersions, Once } from "./schema-check.js";
+import { checkServerVersion } from "./server-version.js";
 import { type Statements, statements } from "./sql.js";
 
 /** Inserts outside a transaction notify a queue at most once per this window. */
@@ -131,6 +132,8 @@ export class PostgresStorage implements Storage {
   async migrate(): Promise<void> {
     const s = this.schema;
     await this.#driver.transaction(async (tx) => {
+      // A server older than q supports: refuse before anything else.
+      await checkServerVersion(tx);
       // Serialises concurrent migrators; held until COMMIT.
       await tx.query(this.#sql.lock, [`q:migrate:${s}`]);
       // Someone else's jobs or workers table: refuse before writing anything.
