@@ -55,16 +55,20 @@ describe("rate-limited notifications", () => {
       onMessage: (payload) => notifications.push(payload),
     });
     const worker = await queue.work({ pollInterval: 60_000, rescueInterval: 60_000 });
+    let elapsed = 0;
     try {
       const burst = Array.from({ length: 40 }, (_, i) => 1000 + i);
+      const started = performance.now();
       await Promise.all(burst.map((n) => queue.enqueue("mark", n)));
+      elapsed = performance.now() - started;
       await waitFor(() => burst.every((n) => ran.has(n)), { what: "the burst", timeoutMs: 5000 });
     } finally {
       await worker.stop();
       await unlisten();
     }
-    // One leading NOTIFY and the trailing ones, not one per insert.
+    // At most one leading and one trailing NOTIFY per 10 ms window the burst
+    // spanned (more windows on a loaded machine), and never one per insert.
     expect(notifications.length).toBeGreaterThan(0);
-    expect(notifications.length).toBeLessThanOrEqual(10);
+    expect(notifications.length).toBeLessThanOrEqual(Math.min(39, 2 * Math.ceil(elapsed / 10) + 2));
   });
 });
