@@ -11,6 +11,7 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPgDriver } from "../src/index.js";
+import { pgHarness } from "./harness.js";
 
 /** A worker process through the pooler: runs "work" jobs, prints their ids when told to stop. */
 const CHILD = `
@@ -47,32 +48,7 @@ describe.skipIf(missing)("behind PgBouncer in transaction mode", () => {
   // The documented set-up: nothing prepared, LISTEN and control straight at PostgreSQL.
   describeDriver(
     "pg through PgBouncer",
-    async (url) => {
-      const pool = new pg.Pool({ connectionString: url, max: 10 });
-      const driver = createPgDriver(pool, { prepare: false, listen: direct, control: direct });
-      return {
-        driver,
-        listens: true,
-        async withNativeTransaction(fn) {
-          const client = await pool.connect();
-          try {
-            await client.query("BEGIN");
-            const result = await fn(client);
-            await client.query("COMMIT");
-            return result;
-          } catch (error) {
-            await client.query("ROLLBACK");
-            throw error;
-          } finally {
-            client.release();
-          }
-        },
-        async close() {
-          await driver.close();
-          await pool.end();
-        },
-      };
-    },
+    pgHarness({ prepare: false, listen: direct, control: direct }),
     { databaseUrl: () => bouncer.url, jobs: 2000 },
   );
 
