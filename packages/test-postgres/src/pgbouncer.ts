@@ -23,8 +23,7 @@ import { accessSync, constants } from "node:fs";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import pg from "pg";
-import { freePort } from "./free-port.js";
+import { answers, freePort } from "./probes.js";
 
 /** Options of {@link startPgBouncer}. */
 export interface PgBouncerOptions {
@@ -171,26 +170,12 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (live.has(child) && (await answers(bouncer.url))) return bouncer;
+    if (live.has(child) && (await answers(bouncer.url, 1000))) return bouncer;
     if (!live.has(child) || Date.now() > deadline) {
       await bouncer.stop();
       throw new Error(`PgBouncer did not start on port ${port}:\n${log.trim()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 

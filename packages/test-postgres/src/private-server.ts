@@ -39,7 +39,7 @@ import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
-import { freePort } from "./free-port.js";
+import { answers, freePort } from "./probes.js";
 
 /** How the server stops: PostgreSQL's shutdown modes. */
 export type ShutdownMode = "smart" | "fast" | "immediate";
@@ -395,20 +395,6 @@ function runToEnd(
         : reject(new Error(`${command} failed (${code ?? signal}):\n${output.slice(-4000)}`)),
     );
   });
-}
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** Should a test end without `destroy()`, its servers quit with the process and their files go. */
