@@ -328,6 +328,8 @@ export function describeCron(
           await h.driver.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
         }
       },
+      // A database of its own (CREATE and DROP DATABASE each wait for a checkpoint) and five harnesses.
+      60_000,
     );
 
     it("a host clock minutes off, ahead then behind, neither doubles nor skips a tick", async () => {
