@@ -63,3 +63,14 @@ INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 1, 'init') ON 
 ALTER TABLE "q".jobs ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}';
 
 INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 2, 'meta') ON CONFLICT DO NOTHING;
+
+-- core 3: tuning
+
+ALTER TABLE "q".jobs SET (fillfactor = 90,
+  autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02,
+  autovacuum_vacuum_cost_delay = 1);
+
+ALTER TABLE "q".workers SET (fillfactor = 50);
+
+INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 3, 'tuning') ON CONFLICT DO NOTHING;
