@@ -10,6 +10,7 @@ import { wrapStorage } from "./hardening-suite.js";
 import type { DriverHarness, MakeHarness } from "./harness.js";
 import { describePlugins } from "./plugin-suite.js";
 import { describeStorage } from "./storage-suite.js";
+import { describeUpgrades } from "./upgrade-suite.js";
 import { waitFor } from "./wait.js";
 
 /** Options of {@link describeDriver}. */
@@ -264,6 +265,8 @@ export function describeDriver(
         await expect(q.enqueue("t", null)).rejects.toMatchObject({ code: "NOT_MIGRATED" });
       });
     });
+
+    describe("upgrades", () => describeUpgrades(() => h.driver, schema));
 
     describe("bad input in the caller's transaction", () => {
       const HIGH = "🎉".slice(0, 1);
