@@ -5,8 +5,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPgDriver } from "../src/index.js";
 
-// Inserts outside a transaction share one NOTIFY per queue and window; the
-// trailing NOTIFY must still wake an idle worker for every one of them.
+// Inserts outside a transaction that overlap share a NOTIFY; the one owed to
+// those that skipped theirs must still wake an idle worker for every job.
 describe("rate-limited notifications", () => {
   const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 10 });
   const driver = createPgDriver(pool);
@@ -33,8 +33,8 @@ describe("rate-limited notifications", () => {
     try {
       for (let round = 0; round < 3; round++) {
         const burst = Array.from({ length: 40 }, (_, i) => round * 100 + i);
-        // One after another: the worker wakes on the first and finds little,
-        // while the next inserts of the window skip their own NOTIFY.
+        // One after another: the worker wakes on each and claims while the
+        // next ones are inserted.
         for (const n of burst) await queue.enqueue("mark", n);
         await waitFor(() => burst.every((n) => ran.has(n)), {
           what: `burst ${round}`,
@@ -47,6 +47,21 @@ describe("rate-limited notifications", () => {
       await worker.stop();
     }
     expect(ran.size).toBe(120);
+  });
+
+  it("enqueues one after another each send their own NOTIFY, so an idle worker hears each at its commit", async () => {
+    const notifications: string[] = [];
+    const unlisten = await driver.listen!(`${schema}_q`, {
+      onMessage: (payload) => notifications.push(payload),
+    });
+    try {
+      for (let n = 2000; n < 2020; n++) await queue.enqueue("mark", n);
+      await waitFor(() => notifications.length >= 20, { what: "20 NOTIFYs", timeoutMs: 5000 });
+    } finally {
+      await unlisten();
+    }
+    // Sent with each insert, not one shared and trailing after a window.
+    expect(notifications.filter((p) => p.includes('"jobs"'))).toHaveLength(20);
   });
 
   it("a concurrent burst shares a few NOTIFYs", async () => {
@@ -66,8 +81,8 @@ describe("rate-limited notifications", () => {
       await worker.stop();
       await unlisten();
     }
-    // At most one leading and one trailing NOTIFY per 10 ms window the burst
-    // spanned (more windows on a loaded machine), and never one per insert.
+    // The first insert's own, then at most one owed NOTIFY per 10 ms window the
+    // burst spanned (more windows on a loaded machine), and never one per insert.
     expect(notifications.length).toBeGreaterThan(0);
     expect(notifications.length).toBeLessThanOrEqual(Math.min(39, 2 * Math.ceil(elapsed / 10) + 2));
   });

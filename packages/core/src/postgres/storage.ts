@@ -18,12 +18,13 @@ import type {
   WorkerInfo,
 } from "../storage.js";
 import { coreMigrations, type Migration, migrationsTableSql } from "./migrations.js";
+import { NotifyCoalescer } from "./notify-coalescer.js";
 import { claimedFromRow, parseJob, textColumn } from "./rows.js";
 import { checkSchema, checkVersions, Once } from "./schema-check.js";
 import { checkServerVersion } from "./server-version.js";
 import { type Statements, statements } from "./sql.js";
 
-/** Inserts outside a transaction notify a queue at most once per this window. */
+/** An insert that shared another's NOTIFY is covered by one sent at most this long after it. */
 export const NOTIFY_WINDOW_MS = 10;
 
 /** How long a new LISTEN may take to hear q's own NOTIFY before it is reported deaf. */
@@ -75,10 +76,12 @@ export class PostgresStorage implements Storage {
   readonly #driver: Driver;
   readonly #sql: Statements;
   readonly #migrations: readonly Migration[];
-  /** When this process last notified each queue outside a transaction… */
-  readonly #notified = new Map<string, number>();
-  /** …and the trailing notifications it owes. */
-  readonly #trailing = new Map<string, NodeJS.Timeout>();
+  /** Which inserts outside a transaction send their own NOTIFY. */
+  readonly #notices = new NotifyCoalescer((queue) => {
+    const payload = JSON.stringify({ type: "jobs", queue });
+    // Losing it costs a poll interval of latency, never a job.
+    this.#driver.query(this.#sql.notify, [payload]).catch(() => {});
+  }, NOTIFY_WINDOW_MS);
   /** Whether the schema holds q's tables: checked once, on the pool. */
   readonly #schemaChecked = new Once(async () => {
     await checkSchema(this.#driver, this.#sql.tables, this.schema);
@@ -169,14 +172,29 @@ export class PostgresStorage implements Storage {
     if (jobs.length === 0) return [];
     const ex = this.executor(tx);
     await this.#ensureSchema();
-    const notify = this.#toNotify(jobs, tx === undefined);
+    const queues = [...new Set(jobs.map((j) => j.queue))];
+    // Inside the caller's transaction the NOTIFY always goes: it commits (or not) with it.
+    if (tx !== undefined) return this.#insert(jobs, conflict, ex, JSON.stringify(queues));
+    const own = this.#notices.begin(queues);
+    try {
+      return await this.#insert(jobs, conflict, ex, JSON.stringify(own));
+    } finally {
+      this.#notices.end(queues, own);
+    }
+  }
+
+  async #insert(
+    jobs: NewJob[],
+    conflict: KeyConflict,
+    ex: Executor,
+    notify: string,
+  ): Promise<Inserted[]> {
     if (jobs.every((j) => j.key === null)) {
       const rows = await this.#run(
         this.#sql.insertKeyless,
         [`[${jobs.map(newJobJson).join(",")}]`, notify],
         ex,
       );
-      if (tx === undefined) this.#trail(jobs, notify);
       const ids = JSON.parse(textColumn(rows, "ids") ?? "[]") as string[];
       return jobs.map((job, i) => ({
         id: ids[i]!,
@@ -187,7 +205,6 @@ export class PostgresStorage implements Storage {
     }
     const sql = conflict === "replace" ? this.#sql.insertReplace : this.#sql.insertSkip;
     const rows = await this.#run(sql, [`[${jobs.map(newJobJson).join(",")}]`, notify], ex);
-    if (tx === undefined) this.#trail(jobs, notify);
     const input = JSON.parse(textColumn(rows, "input") ?? "[]") as { ord: number; id: string }[];
     const written = JSON.parse(textColumn(rows, "rows") ?? "[]") as {
       id: string;
@@ -222,50 +239,6 @@ export class PostgresStorage implements Storage {
       });
     }
     return out;
-  }
-
-  /**
-   * The queues this insert wakes workers for (JSON array). Every NOTIFY takes
-   * a lock that serialises commits, so outside a transaction each queue is
-   * notified at most once per {@link NOTIFY_WINDOW_MS}: the first insert of a
-   * window notifies, the others skip, and one trailing NOTIFY, sent after
-   * they have committed, wakes workers for them. Inside the caller's
-   * transaction the NOTIFY is always sent, since it commits (or not) with it.
-   */
-  #toNotify(jobs: NewJob[], autocommit: boolean): string {
-    const queues = [...new Set(jobs.map((j) => j.queue))];
-    if (!autocommit) return JSON.stringify(queues);
-    const now = performance.now();
-    const due: string[] = [];
-    for (const q of queues) {
-      const last = this.#notified.get(q);
-      if (last === undefined || now - last >= NOTIFY_WINDOW_MS) {
-        due.push(q);
-        this.#notified.set(q, now);
-      }
-    }
-    return JSON.stringify(due);
-  }
-
-  /** After skipped inserts committed: one NOTIFY per queue at the end of its window. */
-  #trail(jobs: NewJob[], notified: string): void {
-    const sent = new Set(JSON.parse(notified) as string[]);
-    for (const q of new Set(jobs.map((j) => j.queue))) {
-      if (sent.has(q) || this.#trailing.has(q)) continue;
-      const wait = NOTIFY_WINDOW_MS - (performance.now() - (this.#notified.get(q) ?? 0));
-      const timer = setTimeout(
-        () => {
-          this.#trailing.delete(q);
-          this.#notified.set(q, performance.now());
-          const payload = JSON.stringify({ type: "jobs", queue: q });
-          // Losing it costs a poll interval of latency, never a job.
-          this.#driver.query(this.#sql.notify, [payload]).catch(() => {});
-        },
-        Math.max(0, wait),
-      );
-      timer.unref();
-      this.#trailing.set(q, timer);
-    }
   }
 
   async claim(
