@@ -1,0 +1,3 @@
+import { packageTestConfig } from "../../vitest.shared.ts";
+
+export default packageTestConfig("cli", { globalSetup: "@q/test-postgres/global-setup" });
