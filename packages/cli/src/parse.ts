@@ -83,11 +83,12 @@ export function resolveTime(spec: TimeSpec | undefined, now: Date): Date | undef
 
 /**
  * An age for the cleanup: a span (`90s`, `24h`, `7d`), a number of
- * milliseconds, or `never` to keep forever (null).
+ * milliseconds, or `never` to keep forever. (`never` stays a string here:
+ * commander turns a parser's null into an empty string.)
  */
-export function age(value: string): number | null {
+export function age(value: string): number | "never" {
   const v = value.trim();
-  if (v === "never" || v === "forever") return null;
+  if (v === "never" || v === "forever") return "never";
   if (/^\d+$/.test(v)) return Number(v);
   const ms = spanMs(v);
   if (ms !== undefined) return ms;

@@ -8,9 +8,9 @@ import { loadCron, requireCleanup } from "../plugins.js";
 import { cronTablesExist } from "../sql.js";
 
 interface CleanupFlags {
-  finishedAfter?: number | null;
-  failedAfter?: number | null;
-  workersAfter?: number | null;
+  finishedAfter?: number | "never";
+  failedAfter?: number | "never";
+  workersAfter?: number | "never";
   batchSize?: number;
   json?: boolean;
 }
@@ -46,9 +46,10 @@ export function cleanupCommand(program: Command, cli: Cli): void {
       const { cleanup } = await requireCleanup("q cleanup");
       const cronModule = await loadCron();
       const options: Parameters<typeof cleanup>[0] = { interval: NEVER };
-      if (flags.finishedAfter !== undefined) options.finishedAfter = flags.finishedAfter;
-      if (flags.failedAfter !== undefined) options.failedAfter = flags.failedAfter;
-      if (flags.workersAfter !== undefined) options.workersAfter = flags.workersAfter;
+      const forever = (a: number | "never") => (a === "never" ? null : a);
+      if (flags.finishedAfter !== undefined) options.finishedAfter = forever(flags.finishedAfter);
+      if (flags.failedAfter !== undefined) options.failedAfter = forever(flags.failedAfter);
+      if (flags.workersAfter !== undefined) options.workersAfter = forever(flags.workersAfter);
       if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
       // Bad options fail here, before any connection.
       const retention = cleanup(options);
