@@ -39,6 +39,7 @@ export interface QueueStats {
   lagMs: number;
   throughput: number;
   paused: boolean;
+  pausedAt: Date | null;
 }
 
 interface Inspecting {

@@ -144,7 +144,7 @@ function describeJob(job: Shown, cli: Cli): string[] {
   const started = job.claimedAt ?? null;
   if (job.finishedAt !== null) {
     if (started !== null) lines.push(field("ran", between(started, job.finishedAt)));
-    lines.push(field("in queue", between(job.createdAt, job.finishedAt)));
+    lines.push(field("total", `${between(job.createdAt, job.finishedAt)} from enqueue to end`));
   }
   if (job.progress !== undefined && job.progress !== null) {
     const at = job.progressAt ? ` (at ${time(job.progressAt)})` : "";

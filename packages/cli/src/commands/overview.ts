@@ -2,7 +2,7 @@ import type { JobState } from "@q/core";
 import type { Command } from "commander";
 import { type Cli, globals } from "../cli.js";
 import { withConnection } from "../connection.js";
-import { count, span } from "../format.js";
+import { count, span, time } from "../format.js";
 import { inspecting, type StateCount } from "../inspection.js";
 import { table } from "../output.js";
 
@@ -33,6 +33,12 @@ function pivot(rows: readonly StateCount[]): QueueCounts[] {
 function total(line: QueueCounts): { n: number; exact: boolean } {
   const cells = STATES.map((s) => line.counts[s]);
   return { n: cells.reduce((a, x) => a + x.n, 0), exact: cells.every((x) => x.exact) };
+}
+
+/** Jobs per second: two decimals below one, so a trickle does not read as zero. */
+function rate(perSecond: number): string {
+  if (perSecond === 0) return "0";
+  return perSecond < 1 ? perSecond.toFixed(2) : perSecond.toFixed(1);
 }
 
 /** `q counts` and `q stats`. */
@@ -122,8 +128,14 @@ export function overviewCommands(program: Command, cli: Cli): void {
             { header: "scheduled", value: (s) => count(s.scheduled), align: "right" },
             { header: "claimed", value: (s) => count(s.claimed), align: "right" },
             { header: "lag", value: (s) => (s.lagMs > 0 ? span(s.lagMs) : "-"), align: "right" },
-            { header: "jobs/s", value: (s) => s.throughput.toFixed(1), align: "right" },
-            { header: "paused", value: (s) => (s.paused ? c.yellow("paused") : "-") },
+            { header: "jobs/s", value: (s) => rate(s.throughput), align: "right" },
+            {
+              header: "paused",
+              value: (s) =>
+                s.paused
+                  ? c.yellow(s.pausedAt ? `paused since ${time(s.pausedAt)}` : "paused")
+                  : "-",
+            },
           ],
           c,
         ),
