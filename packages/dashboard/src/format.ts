@@ -3,13 +3,16 @@ import { type Html, html } from "./html.js";
 /** Shown at most of a payload, result or checkpoint; the rest is cut with a note. */
 export const MAX_SHOWN = 100_000;
 
-/** A date as `2025-06-01 12:34:56 UTC` in a `<time>` element, or a dash. */
-export function time(date: Date | string | null | undefined): Html {
+/**
+ * A date as `2025-06-01 12:34:56 UTC` in a `<time>` element, or a dash; with
+ * `zone: false` without the zone, for tables whose header says UTC.
+ */
+export function time(date: Date | string | null | undefined, { zone = true } = {}): Html {
   if (date === null || date === undefined) return html`<span class="muted">—</span>`;
   const d = typeof date === "string" ? new Date(date) : date;
   if (Number.isNaN(d.getTime())) return html`${String(date)}`;
   const iso = d.toISOString();
-  return html`<time datetime="${iso}">${iso.slice(0, 19).replace("T", " ")} UTC</time>`;
+  return html`<time datetime="${iso}">${iso.slice(0, 19).replace("T", " ")}${zone ? " UTC" : ""}</time>`;
 }
 
 /** A duration in milliseconds, short and human: `850 ms`, `12.4 s`, `3 min 5 s`, `2 h 10 min`. */

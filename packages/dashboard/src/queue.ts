@@ -48,6 +48,8 @@ export interface QueueStats {
   lagMs: number;
   throughput: number;
   paused: boolean;
+  /** Since when the queue is paused, where the core reports it. */
+  pausedAt?: Date | null;
 }
 
 /** The queue operations the dashboard reads and calls. */

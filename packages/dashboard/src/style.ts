@@ -30,7 +30,7 @@ th,td{text-align:left;padding:9px 14px;border-bottom:1px solid var(--line);verti
 th{font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.03em;background:#fafbfc}
 tr:last-child td{border-bottom:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{white-space:normal;max-width:380px;overflow-wrap:anywhere}
+td.wrap{white-space:normal;min-width:220px;max-width:380px;overflow-wrap:break-word}
 .muted{color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-bottom:20px}
 .card{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
@@ -41,7 +41,7 @@ td.wrap{white-space:normal;max-width:380px;overflow-wrap:anywhere}
 .s-finished{color:var(--finished)}.s-failed{color:var(--failed)}.s-paused{color:var(--claimed)}.s-active{color:var(--finished)}
 form.inline{display:inline}
 button,.button{font:inherit;font-size:13px;padding:5px 12px;border-radius:6px;border:1px solid var(--line);background:#fff;color:var(--text);cursor:pointer}
-button:hover{border-color:#c0c6d0;background:#f2f4f7}
+button:hover,.button:hover{border-color:#c0c6d0;background:#f2f4f7;text-decoration:none}
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 button.primary:hover{background:#3048b8}
 button.danger{color:var(--failed);border-color:#f0c4c4}
@@ -50,6 +50,10 @@ button.danger:hover{background:#fff5f5}
 .filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:3px}
 .filters input,.filters select{font:inherit;font-size:13px;padding:5px 8px;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--text);min-width:120px}
 .filters input[type=datetime-local]{min-width:180px}
+.filters details{flex-basis:100%}
+.filters details summary{margin:0;font-size:13px;color:var(--muted)}
+.filters details .row{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}
+td .code{font-size:12px;color:var(--muted)}
 .pager{display:flex;gap:12px;justify-content:space-between;align-items:center;margin-top:12px}
 .notice{padding:10px 14px;border-radius:8px;margin-bottom:16px;border:1px solid #b2d3f5;background:#eef6fd}
 .notice.bad{border-color:#f0c4c4;background:#fff5f5;color:#862020}

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isQError } from "@q/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDashboard, type DashboardOptions } from "../src/index.js";
+import { createDashboard, type DashboardOptions, type DashboardQueue } from "../src/index.js";
 import { type Fixture, fixture, get, post, tokenFrom } from "./support.js";
 
 let f: Fixture;
@@ -469,9 +469,16 @@ describe("pages", () => {
 
   it("an unexpected failure answers 500 without details and goes to onError", async () => {
     const onError = vi.fn();
-    const broken = {
-      ...f.dashboardQueue,
+    const q = f.dashboardQueue;
+    const broken: DashboardQueue = {
+      getJob: (id) => q.getJob(id),
+      retry: (id) => q.retry(id),
+      cancel: (id) => q.cancel(id),
+      listJobs: (filter, page) => q.listJobs(filter, page),
+      counts: () => q.counts(),
       stats: () => Promise.reject(new Error("connection refused at 10.0.0.1")),
+      pause: (name) => q.pause(name),
+      resume: (name) => q.resume(name),
     };
     const handler = createDashboard({ queue: broken, authorize: allow, onError });
     const response = await handler(get("/"));

@@ -1,5 +1,5 @@
 import type { Job, JobError } from "@q/core";
-import { between, json, time } from "../format.js";
+import { between, firstLine, json, time } from "../format.js";
 import { type Html, html, type Part } from "../html.js";
 import { shownState } from "./jobs.js";
 import { actionButton, badge, href, layout, type View } from "./view.js";
@@ -11,15 +11,44 @@ interface WithProgress {
   checkpoint?: unknown;
 }
 
+/**
+ * A fraction of the work done, when the progress says one: a number from 0 to
+ * 100 is a percentage, `{ done, total }` a count of steps.
+ */
+export function fractionOf(value: unknown): { percent: number; label: string } | null {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 100) {
+    return { percent: value, label: `${Math.round(value * 10) / 10}%` };
+  }
+  if (typeof value === "object" && value !== null) {
+    const { done, total } = value as { done?: unknown; total?: unknown };
+    if (
+      typeof done === "number" &&
+      typeof total === "number" &&
+      Number.isFinite(done) &&
+      Number.isFinite(total) &&
+      total > 0 &&
+      done >= 0
+    ) {
+      const percent = Math.min(100, (done / total) * 100);
+      return {
+        percent,
+        label: `${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`,
+      };
+    }
+  }
+  return null;
+}
+
 function progress(job: Job & WithProgress): Html {
   const value = job.progress;
   if (value === null || value === undefined) return html`<span class="muted">none reported</span>`;
   const at = job.progressAt ? html` <span class="muted">at ${time(job.progressAt)}</span>` : "";
-  if (typeof value === "number" && Number.isFinite(value)) {
-    const percent = Math.max(0, Math.min(100, value));
-    return html`<progress max="100" value="${percent}">${percent}%</progress> ${percent}%${at}`;
-  }
-  return html`<code>${JSON.stringify(value)}</code>${at}`;
+  const fraction = fractionOf(value);
+  const shown =
+    fraction === null
+      ? html`<code>${firstLine(JSON.stringify(value) ?? String(value), 500)}</code>`
+      : html`<progress max="100" value="${fraction.percent.toFixed(1)}">${fraction.label}</progress> ${fraction.label}`;
+  return html`${shown}${at}`;
 }
 
 function row(label: string, value: Part): Html {

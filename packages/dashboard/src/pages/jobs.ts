@@ -26,6 +26,7 @@ function filterForm(
   tasks: readonly string[],
 ): Html {
   const f = listing.form;
+  const dated = f.createdFrom || f.createdTo || f.finishedFrom || f.finishedTo;
   const option = (value: string, label: string, current: string) =>
     html`<option value="${value}"${value === current ? html` selected` : ""}>${label}</option>`;
   return html`<form class="filters" method="get" action="${href(view, "/jobs")}" role="search">
@@ -33,22 +34,26 @@ ${input("Queue", "queue", f.queue, html` list="q-queues" autocomplete="off"`)}
 ${input("Task", "task", f.task, html` list="q-tasks" autocomplete="off"`)}
 <label>State<select name="state">${option("", "any", f.state)}${STATES.map((s) => option(s, s === "claimed" ? "running (claimed)" : s, f.state))}</select></label>
 ${input("Key", "key", f.key)}
+<label>Order<select name="order">${option("newest", "newest first", f.order || "newest")}${option("oldest", "oldest first", f.order)}</select></label>
+<button type="submit" class="primary">Filter</button>
+<a class="button" href="${href(view, "/jobs")}">Clear</a>
+<details class="dates"${dated ? html` open` : ""}><summary>Dates</summary><div class="row">
 ${input("Created from (UTC)", "createdFrom", f.createdFrom, html` type="datetime-local"`)}
 ${input("Created before (UTC)", "createdTo", f.createdTo, html` type="datetime-local"`)}
 ${input("Finished from (UTC)", "finishedFrom", f.finishedFrom, html` type="datetime-local"`)}
 ${input("Finished before (UTC)", "finishedTo", f.finishedTo, html` type="datetime-local"`)}
-<label>Order<select name="order">${option("newest", "newest first", f.order || "newest")}${option("oldest", "oldest first", f.order)}</select></label>
-<button type="submit" class="primary">Filter</button>
-<a class="button" href="${href(view, "/jobs")}">Clear</a>
+</div></details>
 <datalist id="q-queues">${queues.map((q) => html`<option value="${q}">`)}</datalist>
 <datalist id="q-tasks">${tasks.map((t) => html`<option value="${t}">`)}</datalist>
 </form>`;
 }
 
+const short = { zone: false };
+
 function lastError(job: Job): Html {
   const error = job.errors.at(-1);
   if (error === undefined) return html``;
-  return html`${error.code ? html`<span class="muted">${error.code}</span> ` : ""}${firstLine(error.message)}`;
+  return html`${firstLine(error.message)}${error.code ? html`<div class="code">${error.code}</div>` : ""}`;
 }
 
 /** The job list: the filter form, one page of jobs, and the link to the next page. */
@@ -65,7 +70,7 @@ export function jobsPage(
       : page.jobs.length === 0
         ? html`<div class="panel"><div class="empty">No job matches.</div></div>`
         : html`<div class="panel"><table>
-<thead><tr><th class="num">ID</th><th>Task</th><th>Queue</th><th>State</th><th class="num">Attempt</th><th>Created</th><th>Run at</th><th>Finished</th><th>Last error</th></tr></thead>
+<thead><tr><th class="num">ID</th><th>Task</th><th>Queue</th><th>State</th><th class="num">Attempt</th><th>Created (UTC)</th><th title="When a waiting job is due; when an ended job ended">Due or ended (UTC)</th><th>Last error</th></tr></thead>
 <tbody>
 ${page.jobs.map(
   (job) => html`<tr data-job="${job.id}">
@@ -74,9 +79,8 @@ ${page.jobs.map(
 <td>${job.queue}</td>
 <td>${stateBadge(job)}</td>
 <td class="num">${job.attempt}/${job.maxAttempts}</td>
-<td>${time(job.createdAt)}</td>
-<td>${time(job.runAt)}</td>
-<td>${time(job.finishedAt)}</td>
+<td>${time(job.createdAt, short)}</td>
+<td>${time(job.finishedAt ?? job.runAt, short)}</td>
 <td class="wrap">${lastError(job)}</td>
 </tr>`,
 )}

@@ -1,4 +1,4 @@
-import { count, duration, rate } from "../format.js";
+import { count, duration, rate, time } from "../format.js";
 import { type Html, html } from "../html.js";
 import type { QueueStats, StateCount } from "../queue.js";
 import { actionButton, badge, href, layout, type View } from "./view.js";
@@ -64,7 +64,7 @@ ${list.map(
 <td class="num">${countLink(view, r.queue, "failed", r.failed?.count ?? 0, r.failed?.exact ?? true)}</td>
 <td class="num">${duration(r.stats.lagMs)}</td>
 <td class="num">${rate(r.stats.throughput)}</td>
-<td>${r.stats.paused ? badge("paused") : badge("active")}</td>
+<td>${r.stats.paused ? html`${badge("paused")}${r.stats.pausedAt ? html` <span class="muted">since ${time(r.stats.pausedAt)}</span>` : ""}` : badge("active")}</td>
 ${
   view.readOnly
     ? ""
