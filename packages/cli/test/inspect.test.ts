@@ -186,10 +186,10 @@ describe("q counts and q stats", () => {
 
   it("stats --json is queue.stats(), and the table has a line per queue", async () => {
     // Lag and throughput move with the clock; the rest is as the API says.
-    const steady = (rows: object[]) =>
-      rows.map(({ lagMs: _, throughput: __, ...rest }: Record<string, unknown>) => rest);
-    const printed = await json<Record<string, unknown>[]>(f.args("stats"));
-    expect(steady(printed)).toEqual(steady(asJson(await f.queue.stats()) as object[]));
+    type Row = Record<string, unknown>;
+    const steady = (rows: Row[]) => rows.map(({ lagMs: _, throughput: __, ...rest }) => rest);
+    const printed = await json<Row[]>(f.args("stats"));
+    expect(steady(printed)).toEqual(steady(asJson(await f.queue.stats()) as Row[]));
     for (const s of printed)
       expect(Object.keys(s)).toEqual(expect.arrayContaining(["lagMs", "throughput"]));
     const lines = (await ok(f.args("stats"))).trimEnd().split("\n");
