@@ -3,6 +3,7 @@ import { createQueue, defineTask, fixedBackoff, PermanentError } from "@q/core";
 import { cron } from "@q/cron";
 import { createPgDriver } from "@q/pg";
 import pg from "pg";
+import { qCounts } from "./cli.js";
 import { database } from "./database.js";
 
 const ORDERS = Number(process.env.DEMO_ORDERS ?? 500);
@@ -120,6 +121,8 @@ await queue.close();
 // once every connection is gone.
 await driver.close();
 await pool.end();
+// What an operator sees of the same data, through the q command itself.
+const counts = await qCounts(db.url, "q_demo");
 await db.stop();
 
 console.log(`
@@ -132,12 +135,15 @@ Summary
   cron      ${reports.length} report jobs from "${listed?.name}" (one per second, by the database clock; next ${listed?.next?.toISOString()})
   cleanup   one pass deleted ${cleaned.finished} finished jobs, kept the failed ones; ${left.rows[0]?.n} jobs left`);
 
+console.log(`\n$ q counts --schema q_demo\n${counts.output}`);
+
 const expectedFailed = Math.floor(ORDERS / 97);
 if (
   failed !== expectedFailed ||
   finished !== ORDERS - expectedFailed ||
   reports.length < 2 ||
-  cleaned.finished < finished
+  cleaned.finished < finished ||
+  counts.code !== 0
 ) {
   console.error("unexpected outcome");
   process.exit(1);
