@@ -8,9 +8,11 @@ export interface StatementStats {
   rows: number;
 }
 
-/** A short name for a statement: its first CTE's name, or its first words. */
+/** A short name for a statement: the name q gives it, its first CTE's name, or its first words. */
 export function statementLabel(sql: string): string {
   const text = sql.replace(/\s+/g, " ").trim();
+  const named = /^\/\* q:(\w+) \*\//.exec(text);
+  if (named) return named[1]!;
   const cte = /^WITH (\w+) AS/i.exec(text);
   if (cte) {
     const names: Record<string, string> = {
@@ -31,14 +33,16 @@ export function statementLabel(sql: string): string {
  */
 export function profilePool(pool: pg.Pool): () => StatementStats[] {
   const stats = new Map<string, StatementStats>();
+  type Query = string | { text: string; name?: string; values?: unknown[] };
   const original = pool.query.bind(pool) as (
-    sql: string,
+    sql: Query,
     params?: unknown[],
   ) => Promise<pg.QueryResult>;
-  const wrapped = async (sql: string, params?: unknown[]) => {
+  // @q/pg sends q's statements as named (prepared) query configs.
+  const wrapped = async (sql: Query, params?: unknown[]) => {
     const t0 = performance.now();
     const result = await original(sql, params);
-    const label = statementLabel(sql);
+    const label = statementLabel(typeof sql === "string" ? sql : sql.text);
     let s = stats.get(label);
     if (s === undefined) {
       s = { statement: label, calls: 0, totalMs: 0, rows: 0 };

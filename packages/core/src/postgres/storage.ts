@@ -70,6 +70,18 @@ function newJobJson(j: NewJob): string {
   return `{"payload":${j.payload},"meta":${j.meta},${rest.slice(1)}`;
 }
 
+/**
+ * Finishes as JSON text. A result is already JSON text (the worker made it
+ * storable), so it is spliced in rather than parsed and written again.
+ */
+function finishedJson(settlements: readonly Settlement[]): string {
+  const parts = settlements.map((s) => {
+    const result = s.kind === "finish" && s.result !== null ? s.result : "null";
+    return `{"id":${JSON.stringify(s.id)},"token":${JSON.stringify(s.token)},"result":${result}}`;
+  });
+  return `[${parts.join(",")}]`;
+}
+
 /** The storage of q in PostgreSQL, over a driver. */
 export class PostgresStorage implements Storage {
   readonly schema: string;
@@ -269,6 +281,21 @@ export class PostgresStorage implements Storage {
   async settle(settlements: readonly Settlement[]): Promise<Settled[]> {
     if (settlements.length === 0) return [];
     await this.#ensureSchema();
+    const rows = settlements.every((s) => s.kind === "finish")
+      ? await this.#run<{ id: string; state: JobState }>(this.#sql.settleFinished, [
+          finishedJson(settlements),
+        ])
+      : await this.#settleAny(settlements);
+    const applied = new Map(rows.map((r) => [String(r.id), r.state]));
+    return settlements.map((s) => {
+      const state = applied.get(s.id);
+      return state === undefined
+        ? { id: s.id, kind: s.kind, applied: false }
+        : { id: s.id, kind: s.kind, applied: true, state };
+    });
+  }
+
+  #settleAny(settlements: readonly Settlement[]): Promise<{ id: string; state: JobState }[]> {
     const records = settlements.map((s) => ({
       id: s.id,
       token: s.token,
@@ -277,16 +304,7 @@ export class PostgresStorage implements Storage {
       error: "error" in s ? s.error : null,
       result: s.kind === "finish" && s.result !== null ? JSON.parse(s.result) : null,
     }));
-    const rows = await this.#run<{ id: string; state: JobState }>(this.#sql.settle, [
-      JSON.stringify(records),
-    ]);
-    const applied = new Map(rows.map((r) => [String(r.id), r.state]));
-    return settlements.map((s) => {
-      const state = applied.get(s.id);
-      return state === undefined
-        ? { id: s.id, kind: s.kind, applied: false }
-        : { id: s.id, kind: s.kind, applied: true, state };
-    });
+    return this.#run<{ id: string; state: JobState }>(this.#sql.settle, [JSON.stringify(records)]);
   }
 
   /** Where control statements run: the driver's own connection, else the pool. */
