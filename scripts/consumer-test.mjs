@@ -89,6 +89,15 @@ try {
     return count;
   });
 
+  // The `q` command of @q/cli, as npm linked it: it starts, and prints the same SQL as q-sql.
+  step("npx q --help and q sql from the installed @q/cli", () => {
+    const help = run("npx", ["--no-install", "q", "--help"], { cwd: app });
+    if (!help.startsWith("Usage: q ")) throw new Error(`q --help printed:\n${help}`);
+    const sql = run("npx", ["--no-install", "q", "sql", "--with", "none"], { cwd: app });
+    const expected = run("npx", ["--no-install", "q-sql"], { cwd: app });
+    if (sql !== expected) throw new Error("q sql --with none differs from q-sql");
+  });
+
   const apps = readdirSync(join(app, "src")).filter((f) => f.endsWith(".ts") && f !== "common.ts");
   for (const file of apps) {
     const needsDatabase = !file.startsWith("memory");
