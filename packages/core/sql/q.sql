@@ -74,3 +74,25 @@ ALTER TABLE "q".jobs SET (fillfactor = 90,
 ALTER TABLE "q".workers SET (fillfactor = 50);
 
 INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 3, 'tuning') ON CONFLICT DO NOTHING;
+
+-- core 4: operate
+
+ALTER TABLE "q".jobs ADD COLUMN IF NOT EXISTS progress jsonb,
+  ADD COLUMN IF NOT EXISTS progress_at timestamptz,
+  ADD COLUMN IF NOT EXISTS checkpoint jsonb;
+
+CREATE TABLE IF NOT EXISTS "q".queues (
+  name text PRIMARY KEY,
+  paused_at timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS jobs_failed_idx
+  ON "q".jobs (queue, id) WHERE state = 'failed';
+
+CREATE INDEX IF NOT EXISTS jobs_key_any_idx
+  ON "q".jobs (key, id) WHERE key IS NOT NULL;
+
+CREATE STATISTICS IF NOT EXISTS "q".jobs_queue_state (mcv) ON queue, state
+  FROM "q".jobs;
+
+INSERT INTO "q".migrations (owner, version, name) VALUES ('core', 4, 'operate') ON CONFLICT DO NOTHING;

@@ -9,13 +9,18 @@ export * from "./driver-support.js";
 export type { EnqueueOptions, EnqueueResult, JobOptions } from "./enqueue.js";
 export { isQError, PermanentError, QError, type QErrorCode, Snooze, sqlState } from "./errors.js";
 export type { Listener, QueueEventName, QueueEvents } from "./events.js";
+export type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "./inspect.js";
 export type { ClaimedJob, Job, JobError, JobState } from "./job.js";
 export { storableText } from "./json.js";
 export { MAX_DELAY_MS, MAX_RUN_AT_MS, MIN_RUN_AT_MS } from "./limits.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
 export type { Plugin, PluginContext, PluginQueue } from "./plugin.js";
 export { coreMigrations, type Migration, migrationScript } from "./postgres/migrations.js";
-export { PostgresStorage, type PostgresStorageOptions } from "./postgres/storage.js";
+export {
+  EXACT_COUNT_LIMIT,
+  PostgresStorage,
+  type PostgresStorageOptions,
+} from "./postgres/storage.js";
 export { createQueue, type JobSpec, Queue, type QueueOptions } from "./queue.js";
 export type {
   Beat,

@@ -57,4 +57,6 @@ export interface QueueStats {
   /** Jobs finished or failed over the last minute, per second. */
   throughput: number;
   paused: boolean;
+  /** Since when the queue is paused (`null` when it is not). */
+  pausedAt: Date | null;
 }

@@ -42,6 +42,20 @@ export interface Job<Payload = unknown> {
   result: unknown;
   /** Set when someone asked to cancel the job while it ran. */
   cancelRequestedAt: Date | null;
+  /**
+   * The latest value a handler passed to `ctx.progress()` (`null` before the
+   * first). It outlives the run: a retried job shows where its last run got to
+   * until the new run reports.
+   */
+  progress: unknown;
+  /** When `progress` was last written, by the database clock. */
+  progressAt: Date | null;
+  /**
+   * What a handler last stored with `ctx.checkpoint()` (`null` when none). Kept
+   * across retries, rescues, shutdown hand-backs, snoozes and a `retry()` by
+   * hand, so the next run resumes where this one was.
+   */
+  checkpoint: unknown;
   createdAt: Date;
   finishedAt: Date | null;
 }

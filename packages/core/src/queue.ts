@@ -9,8 +9,11 @@ import {
 import { QError } from "./errors.js";
 import { Emitter, type Listener, type QueueEventName } from "./events.js";
 import { assertJobId } from "./ids.js";
+import type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "./inspect.js";
+import { listQuery } from "./inspect-query.js";
 import type { Job } from "./job.js";
 import { consoleLogger, type Logger } from "./logger.js";
+import { assertQueueName } from "./names.js";
 import type { Plugin, PluginQueue } from "./plugin.js";
 import { PluginHost, pluginMigrations } from "./plugin-host.js";
 import type { Migration } from "./postgres/migrations.js";
@@ -206,6 +209,62 @@ export class Queue<T extends TaskMap, Tx = unknown> {
   async cancel(id: string, options: { tx?: Tx } = {}): Promise<CancelOutcome> {
     this.#open();
     return this.storage.cancel(assertJobId(id), options.tx);
+  }
+
+  /**
+   * One page of jobs: every filter field narrows (queues, tasks, states, key,
+   * created and finished ranges), newest first unless `order: "oldest"`, up
+   * to `limit` (default 50, at most 1 000). Pass the page's `next` as `after`
+   * for the next page (a keyset on the id: jobs enqueued meanwhile never
+   * shift a page). A bad filter or cursor → `INVALID_OPTION`, before any SQL.
+   *
+   * @example
+   * let page = await queue.listJobs({ queue: "mail", state: "failed" }, { limit: 100 });
+   * while (page.next) page = await queue.listJobs({ queue: "mail", state: "failed" }, { after: page.next });
+   */
+  async listJobs(filter?: JobFilter, page?: PageOptions): Promise<JobPage> {
+    listQuery(filter, page);
+    return this.storage.listJobs(filter, page);
+  }
+
+  /**
+   * How many jobs each queue holds in each state (states with none are left
+   * out). Ready and claimed are exact; finished and failed beyond 100 000 rows
+   * come from the planner's statistics, flagged `exact: false`.
+   */
+  async counts(): Promise<StateCount[]> {
+    return this.storage.countJobs();
+  }
+
+  /**
+   * Per queue: jobs due, scheduled for later and running, how long the oldest
+   * due job has waited, jobs ended per second over the last minute, and
+   * whether it is paused.
+   */
+  async stats(): Promise<QueueStats[]> {
+    return this.storage.queueStats();
+  }
+
+  /**
+   * Pauses a queue for every worker of every process: none claims from it
+   * (the claim itself reads the pause), enqueue keeps working, and jobs
+   * already running finish. Lasts until {@link Queue.resume}, restarts
+   * included. A queue need not have jobs yet.
+   */
+  async pause(queue: string): Promise<void> {
+    this.#open();
+    await this.storage.pause(assertQueueName(queue));
+  }
+
+  /** Resumes a paused queue and wakes its workers, which claim at once. */
+  async resume(queue: string): Promise<void> {
+    this.#open();
+    await this.storage.resume(assertQueueName(queue));
+  }
+
+  /** The names of the paused queues. */
+  async paused(): Promise<string[]> {
+    return this.storage.paused();
   }
 
   /** Starts a worker; resolves once it is registered and listening. */

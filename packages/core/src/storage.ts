@@ -1,3 +1,4 @@
+import type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "./inspect.js";
 import type { ClaimedJob, Job, JobError, JobState } from "./job.js";
 
 /** A job to insert, already validated and serialised by the queue. */
@@ -149,6 +150,35 @@ export interface Storage {
   retry(id: string, tx?: unknown): Promise<Job>;
   /** Cancels a ready job at once, or asks the owner of a claimed job to abort it. */
   cancel(id: string, tx?: unknown): Promise<CancelOutcome>;
+  /**
+   * One page of jobs matching `filter`, newest or oldest first, after the
+   * page's cursor (keyset on the id: no OFFSET). Checks both before any query
+   * (`INVALID_OPTION`).
+   */
+  listJobs(filter?: JobFilter, page?: PageOptions): Promise<JobPage>;
+  /**
+   * Jobs by queue and state. Ready and claimed counts are exact; terminal
+   * ones may be estimates over a large history (`exact: false`).
+   */
+  countJobs(): Promise<StateCount[]>;
+  /** Per queue: due, scheduled and claimed jobs, lag, throughput, pause. */
+  queueStats(): Promise<QueueStats[]>;
+  /** Stops claims from `queue` everywhere, until {@link Storage.resume}. Idempotent. */
+  pause(queue: string): Promise<void>;
+  /** Lets `queue` be claimed from again and wakes its workers. Idempotent. */
+  resume(queue: string): Promise<void>;
+  /** The paused queues, by name. */
+  paused(): Promise<string[]>;
+  /**
+   * Stores a run's latest progress (JSON text), guarded by its claim token:
+   * false when the claim is lost (nothing changed).
+   */
+  saveProgress(id: string, token: string, progress: string): Promise<boolean>;
+  /**
+   * Stores a run's checkpoint (JSON text) for the job's next run, guarded by
+   * its claim token: false when the claim is lost (nothing changed).
+   */
+  saveCheckpoint(id: string, token: string, checkpoint: string): Promise<boolean>;
   /** Subscribes to notices; `undefined` when the storage cannot push (callers poll). */
   listen?(
     onNotice: (notice: Notice) => void,

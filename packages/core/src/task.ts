@@ -5,7 +5,7 @@ import type { Logger } from "./logger.js";
 
 /** What a handler gets besides its payload. */
 export interface JobContext<Payload = unknown> {
-  /** The claimed job (its attempt, errors of earlier attempts, …). */
+  /** The claimed job (its attempt, errors of earlier attempts, its checkpoint, …). */
   job: ClaimedJob & { payload: Payload };
   /** Aborted on timeout, on cancel and on shutdown; pass it to fetch, queries, … */
   signal: AbortSignal;
@@ -14,6 +14,24 @@ export interface JobContext<Payload = unknown> {
   logger: Logger;
   /** Ends this run and runs the job again after `delayMs`, without charging the attempt. */
   snooze(delayMs: number): never;
+  /**
+   * Records how far the run got (any JSON value: a number, `{ done, total }`, …)
+   * for `getJob`, `listJobs` and the dashboard. Cheap to call in a tight loop:
+   * it writes at most about once a second per job, and the last value is
+   * written before the job settles. Stored like a result (NUL and lone
+   * surrogates become U+FFFD); a value that is not JSON throws
+   * `PAYLOAD_NOT_JSON`. Once the claim is lost it stops writing, silently.
+   */
+  progress(value: unknown): void;
+  /**
+   * Stores `data` (any JSON value) now, guarded by the claim. The job's next run
+   * (after a retry, a rescue, a shutdown hand-back, a snooze or a `retry()` by
+   * hand) gets it as `ctx.job.checkpoint`, so a handler that walks a large
+   * table can resume where it was. Rejects with `CLAIM_LOST` when this run no
+   * longer holds the job (stop working: another run has it), with
+   * `PAYLOAD_NOT_JSON` for a value that is not JSON.
+   */
+  checkpoint(data: unknown): Promise<void>;
 }
 
 /** Per-task defaults; `enqueue` options override queue, priority and maxAttempts. */

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { QError } from "../errors.js";
 import { assertJobId } from "../ids.js";
+import type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "../inspect.js";
+import { encodeCursor, JOB_STATES, listQuery } from "../inspect-query.js";
 import type { ClaimedJob, Job, JobError } from "../job.js";
 import { hasUnstorableEscape } from "../json.js";
 import { MAX_RUN_AT_MS, MIN_RUN_AT_MS } from "../limits.js";
+import { assertQueueName } from "../names.js";
 import type {
   Beat,
   CancelOutcome,
@@ -80,6 +83,8 @@ export class MemoryStorage implements Storage {
   readonly #jobs = new Map<string, Row>();
   readonly #workers = new Map<string, { info: WorkerInfo; beat: number }>();
   readonly #listeners = new Set<(n: Notice) => void>();
+  /** Paused queues and since when; resumed ones stay known, as rows of the queues table do. */
+  readonly #queues = new Map<string, Date | null>();
   #seq = 0;
 
   /** Every job, oldest first (copies). */
@@ -143,6 +148,9 @@ export class MemoryStorage implements Storage {
         cancelRequestedAt: null,
         createdAt: new Date(now),
         finishedAt: null,
+        progress: null,
+        progressAt: null,
+        checkpoint: null,
       });
       if (runAt.getTime() <= now) woken.add(n.queue);
       return { id, queue: n.queue, task: n.task, deduped: false };
@@ -163,6 +171,7 @@ export class MemoryStorage implements Storage {
         (j) =>
           j.state === "ready" &&
           queues.includes(j.queue) &&
+          !this.#isPaused(j.queue) &&
           (tasks === undefined || tasks.includes(j.task)) &&
           j.runAt.getTime() <= now,
       )
@@ -356,6 +365,134 @@ export class MemoryStorage implements Storage {
       return "requested";
     }
     return "terminal";
+  }
+
+  #isPaused(queue: string): boolean {
+    return (this.#queues.get(queue) ?? null) !== null;
+  }
+
+  async listJobs(filter?: JobFilter, page?: PageOptions): Promise<JobPage> {
+    const q = listQuery(filter, page);
+    const within = (d: Date | null, from?: Date, to?: Date) =>
+      (from === undefined || (d !== null && d >= from)) &&
+      (to === undefined || (d !== null && d < to));
+    const after = q.after === undefined ? undefined : BigInt(q.after);
+    const newest = q.order === "newest";
+    const matching = [...this.#jobs.values()].filter(
+      (j) =>
+        (q.queues === undefined || q.queues.includes(j.queue)) &&
+        (q.tasks === undefined || q.tasks.includes(j.task)) &&
+        (q.states === undefined || q.states.includes(j.state)) &&
+        (q.key === undefined || j.key === q.key) &&
+        within(j.createdAt, q.createdFrom, q.createdTo) &&
+        within(j.finishedAt, q.finishedFrom, q.finishedTo) &&
+        (after === undefined || (newest ? BigInt(j.id) < after : BigInt(j.id) > after)),
+    );
+    matching.sort((a, b) => (newest ? b.seq - a.seq : a.seq - b.seq));
+    const jobs = matching.slice(0, q.limit).map((j) => this.#copy(j));
+    const last = jobs.at(-1);
+    const next =
+      matching.length > q.limit && last !== undefined ? encodeCursor(q.order, last.id) : null;
+    return { jobs, next };
+  }
+
+  async countJobs(): Promise<StateCount[]> {
+    const counts = new Map<string, StateCount>();
+    for (const j of this.#jobs.values()) {
+      const id = `${j.queue}\u0000${j.state}`;
+      const c = counts.get(id) ?? { queue: j.queue, state: j.state, count: 0, exact: true };
+      c.count += 1;
+      counts.set(id, c);
+    }
+    return [...counts.values()].sort(
+      (a, b) =>
+        (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0) ||
+        JOB_STATES.indexOf(a.state) - JOB_STATES.indexOf(b.state),
+    );
+  }
+
+  async queueStats(): Promise<QueueStats[]> {
+    const now = Date.now();
+    const stats = new Map<string, QueueStats & { oldest: number; ended: number }>();
+    const of = (queue: string) => {
+      let s = stats.get(queue);
+      if (s === undefined) {
+        const pausedAt = this.#queues.get(queue) ?? null;
+        s = {
+          queue,
+          ready: 0,
+          scheduled: 0,
+          claimed: 0,
+          lagMs: 0,
+          throughput: 0,
+          paused: pausedAt !== null,
+          pausedAt: pausedAt === null ? null : new Date(pausedAt),
+          oldest: now,
+          ended: 0,
+        };
+        stats.set(queue, s);
+      }
+      return s;
+    };
+    for (const j of this.#jobs.values()) {
+      if (j.state === "ready") {
+        const s = of(j.queue);
+        if (j.runAt.getTime() <= now) {
+          s.ready += 1;
+          s.oldest = Math.min(s.oldest, j.runAt.getTime());
+        } else {
+          s.scheduled += 1;
+        }
+      } else if (j.state === "claimed") {
+        of(j.queue).claimed += 1;
+      } else if (j.finishedAt !== null && j.finishedAt.getTime() > now - 60_000) {
+        of(j.queue).ended += 1;
+      }
+    }
+    for (const queue of this.#queues.keys()) of(queue);
+    for (const w of this.#workers.values()) for (const queue of w.info.queues) of(queue);
+    return [...stats.values()]
+      .sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0))
+      .map(({ oldest, ended, ...s }) => ({ ...s, lagMs: now - oldest, throughput: ended / 60 }));
+  }
+
+  async pause(queue: string): Promise<void> {
+    assertQueueName(queue);
+    if (!this.#isPaused(queue)) this.#queues.set(queue, new Date());
+  }
+
+  async resume(queue: string): Promise<void> {
+    assertQueueName(queue);
+    if (!this.#isPaused(queue)) return;
+    this.#queues.set(queue, null);
+    this.#notify({ type: "jobs", queue });
+  }
+
+  async paused(): Promise<string[]> {
+    return [...this.#queues.keys()].filter((q) => this.#isPaused(q)).sort();
+  }
+
+  async saveProgress(id: string, token: string, progress: string): Promise<boolean> {
+    assertStorableJson(progress, "progress");
+    const j = this.#held(id, token);
+    if (j === undefined) return false;
+    j.progress = JSON.parse(progress);
+    j.progressAt = new Date();
+    return true;
+  }
+
+  async saveCheckpoint(id: string, token: string, checkpoint: string): Promise<boolean> {
+    assertStorableJson(checkpoint, "checkpoint");
+    const j = this.#held(id, token);
+    if (j === undefined) return false;
+    j.checkpoint = JSON.parse(checkpoint);
+    return true;
+  }
+
+  /** The job while `token` holds its claim. */
+  #held(id: string, token: string): Row | undefined {
+    const j = this.#jobs.get(id);
+    return j !== undefined && j.state === "claimed" && j.token === token ? j : undefined;
   }
 
   async listen(onNotice: (notice: Notice) => void): Promise<() => Promise<void>> {

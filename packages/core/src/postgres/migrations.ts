@@ -92,6 +92,36 @@ export const coreMigrations: readonly Migration[] = [
       `ALTER TABLE "${s}".workers SET (fillfactor = 50)`,
     ],
   },
+  {
+    owner: "core",
+    version: 4,
+    name: "operate",
+    statements: (s) => [
+      // Nullable without a default: PostgreSQL adds them without touching a row.
+      `ALTER TABLE "${s}".jobs ADD COLUMN IF NOT EXISTS progress jsonb,
+  ADD COLUMN IF NOT EXISTS progress_at timestamptz,
+  ADD COLUMN IF NOT EXISTS checkpoint jsonb`,
+      // One row per queue that was ever paused; the claim probes it by name.
+      `CREATE TABLE IF NOT EXISTS "${s}".queues (
+  name text PRIMARY KEY,
+  paused_at timestamptz
+)`,
+      // Failed jobs are few and what an operator looks for first; listing and
+      // counting them must not walk the finished history. An insert or a
+      // finish never enters this index.
+      `CREATE INDEX IF NOT EXISTS jobs_failed_idx
+  ON "${s}".jobs (queue, id) WHERE state = 'failed'`,
+      // A key names a piece of work; an operator asks for it across the
+      // whole history ("what became of charge:42?"). Jobs without a key,
+      // most of them, never enter this index.
+      `CREATE INDEX IF NOT EXISTS jobs_key_any_idx
+  ON "${s}".jobs (key, id) WHERE key IS NOT NULL`,
+      // How jobs spread over queue and state together, for the estimated
+      // counts of a large history. Built by ANALYZE; costs no write.
+      `CREATE STATISTICS IF NOT EXISTS "${s}".jobs_queue_state (mcv) ON queue, state
+  FROM "${s}".jobs`,
+    ],
+  },
 ];
 
 /** The full SQL of the given migrations for one schema, as a migration tool would run it. */

@@ -2,12 +2,16 @@ import type { ClaimedJob, Job } from "../job.js";
 
 /** Raw job as `json_build_object` renders it. */
 interface JobJson
-  extends Omit<Job, "runAt" | "claimedAt" | "cancelRequestedAt" | "createdAt" | "finishedAt"> {
+  extends Omit<
+    Job,
+    "runAt" | "claimedAt" | "cancelRequestedAt" | "createdAt" | "finishedAt" | "progressAt"
+  > {
   runAt: string;
   claimedAt: string | null;
   cancelRequestedAt: string | null;
   createdAt: string;
   finishedAt: string | null;
+  progressAt: string | null;
   token: string | null;
 }
 
@@ -22,6 +26,7 @@ function toJob(j: JobJson): Job {
     cancelRequestedAt: date(j.cancelRequestedAt),
     createdAt: new Date(j.createdAt),
     finishedAt: date(j.finishedAt),
+    progressAt: date(j.progressAt),
   };
 }
 
@@ -29,6 +34,9 @@ function toJob(j: JobJson): Job {
 export function parseJob(text: string): Job {
   return toJob(JSON.parse(text) as JobJson);
 }
+
+const jsonOrNull = (v: unknown): unknown =>
+  v === null || v === undefined ? null : JSON.parse(String(v));
 
 /** A claimed job from the claim's plain columns. */
 export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
@@ -52,6 +60,10 @@ export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
     cancelRequestedAt: null,
     createdAt: new Date(Number(r.createdat)),
     finishedAt: null,
+    progress: jsonOrNull(r.progress),
+    progressAt:
+      r.progressat === null || r.progressat === undefined ? null : new Date(Number(r.progressat)),
+    checkpoint: jsonOrNull(r.checkpoint),
   };
 }
 

@@ -2,12 +2,15 @@ import type { Executor } from "../driver.js";
 import { QError } from "../errors.js";
 import { textColumn } from "./rows.js";
 
+/** The tables of core whose columns are checked. */
+export type QTable = "jobs" | "workers" | "queues";
+
 /**
  * The columns q's statements use, per table. A table of that name without all
  * of them is someone else's. Extra columns are fine (a later migration's, or
  * the user's own).
  */
-export const Q_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> = {
+export const Q_COLUMNS: Readonly<Record<QTable, readonly string[]>> = {
   jobs: [
     "id",
     "queue",
@@ -29,20 +32,23 @@ export const Q_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> 
     "finished_at",
   ],
   workers: ["id", "queues", "host", "pid", "started_at", "heartbeat_at"],
+  // Since core migration 4: a schema without it is q's, only older (`NOT_MIGRATED`).
+  queues: ["name", "paused_at"],
 };
 
 /**
  * Columns added by later core migrations. q's table without one is q's, only
  * older: `NOT_MIGRATED`, not `SCHEMA_CONFLICT`.
  */
-export const LATER_COLUMNS: Readonly<Record<"jobs" | "workers", readonly string[]>> = {
-  jobs: ["meta"],
+export const LATER_COLUMNS: Readonly<Record<QTable, readonly string[]>> = {
+  jobs: ["meta", "progress", "progress_at", "checkpoint"],
   workers: [],
+  queues: [],
 };
 
 /**
  * Reads which of q's tables the schema holds and whether they are q's.
- * Throws `SCHEMA_CONFLICT` when a `jobs` or `workers` table lacks q's columns
+ * Throws `SCHEMA_CONFLICT` when a `jobs`, `workers` or `queues` table lacks q's columns
  * and, unless `missingIsFine` (a migration is about to create them),
  * `NOT_MIGRATED` when one is missing.
  *
@@ -118,7 +124,7 @@ async function checkTables(
         { details: { schema, table, lacking } },
       );
     }
-    if (LATER_COLUMNS[table as "jobs" | "workers"].some((c) => !has.includes(c))) {
+    if (LATER_COLUMNS[table as QTable].some((c) => !has.includes(c))) {
       missing.push(`${table} columns of a newer version`);
     }
   }

@@ -7,6 +7,9 @@
  * as JSON text in single-word columns, which no camel-case transform renames.
  */
 
+import { JOB_STATES, type ListQuery } from "../inspect-query.js";
+import type { JobState } from "../job.js";
+
 /** The LISTEN/NOTIFY channel of a schema. Schema names are plain identifiers, so is this. */
 export function channelOf(schema: string): string {
   return `${schema}_q`;
@@ -18,7 +21,8 @@ const jobJson = (j: string) => `json_build_object(
   'maxAttempts', ${j}.max_attempts, 'key', ${j}.key, 'claimedBy', ${j}.claimed_by,
   'claimedAt', ${j}.claimed_at, 'token', ${j}.claim_token, 'errors', ${j}.errors,
   'result', ${j}.result, 'meta', ${j}.meta, 'cancelRequestedAt', ${j}.cancel_requested_at,
-  'createdAt', ${j}.created_at, 'finishedAt', ${j}.finished_at)::text`;
+  'createdAt', ${j}.created_at, 'finishedAt', ${j}.finished_at, 'progress', ${j}.progress,
+  'progressAt', ${j}.progress_at, 'checkpoint', ${j}.checkpoint)::text`;
 
 /**
  * What a claim returns, as plain columns: cheaper for PostgreSQL than one JSON
@@ -30,7 +34,9 @@ const claimedColumns = `j.id::text AS id, j.queue AS queue, j.task AS task,
   (extract(epoch FROM j.run_at) * 1000)::float8 AS runat, j.attempt AS attempt,
   j.max_attempts AS maxattempts, j.key AS key, j.claimed_by AS claimedby,
   (extract(epoch FROM j.claimed_at) * 1000)::float8 AS claimedat, j.claim_token::text AS token,
-  j.errors::text AS errors, j.meta::text AS meta, (extract(epoch FROM j.created_at) * 1000)::float8 AS createdat`;
+  j.errors::text AS errors, j.meta::text AS meta, (extract(epoch FROM j.created_at) * 1000)::float8 AS createdat,
+  j.progress::text AS progress, (extract(epoch FROM j.progress_at) * 1000)::float8 AS progressat,
+  j.checkpoint::text AS checkpoint`;
 
 export type Statements = ReturnType<typeof statements>;
 
@@ -54,6 +60,7 @@ export function statements(schema: string) {
 function rawStatements(schema: string) {
   const t = `"${schema}".jobs`;
   const w = `"${schema}".workers`;
+  const qs = `"${schema}".queues`;
   const channel = channelOf(schema);
 
   const insert = (conflict: "skip" | "replace") => `
@@ -118,6 +125,10 @@ SELECT
            WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
     AS notified`;
 
+  // A paused queue is read by the claim itself, one primary-key probe, so no
+  // worker can claim from it on a stale view of its own.
+  const notPaused = (queue: string) =>
+    `NOT EXISTS (SELECT 1 FROM ${qs} p WHERE p.name = ${queue} AND p.paused_at IS NOT NULL)`;
   // Only tasks the worker has handlers for: during a rolling deploy an old
   // worker must not burn the attempts of a task it does not know.
   const taskFilter = `($4::text IS NULL
@@ -177,7 +188,7 @@ WITH RECURSIVE ${levels("queue = $1::text", "", (x) => x)}, picked AS (
     LIMIT $2::integer
     FOR UPDATE SKIP LOCKED
   ) p
-  WHERE levels.priority IS NOT NULL
+  WHERE levels.priority IS NOT NULL AND ${notPaused("$1::text")}
   LIMIT $2::integer
 )${claimed}`;
 
@@ -199,6 +210,7 @@ WITH RECURSIVE ${levels("queue = $1::text", "", (x) => x)}, picked AS (
 WITH RECURSIVE queues AS MATERIALIZED (
   SELECT DISTINCT ($1::text::jsonb ->> i) AS queue
   FROM generate_series(0, jsonb_array_length($1::text::jsonb) - 1) AS i
+  WHERE ${notPaused("$1::text::jsonb ->> i")}
 ), ${levels("queue = queues.queue", "queues CROSS JOIN LATERAL ", (x) => `min(${x})`)}, picked AS (
   SELECT p.id FROM levels CROSS JOIN LATERAL (
     SELECT c.id FROM queues CROSS JOIN LATERAL (
@@ -365,7 +377,7 @@ SELECT json_build_object(
     versions: `SELECT coalesce(json_object_agg(owner, version), '{}'::json)::text AS versions
 FROM (SELECT owner, max(version) AS version FROM "${schema}".migrations GROUP BY owner) m`,
     /**
-     * The columns of whatever is called `jobs` or `workers` in the schema
+     * The columns of whatever is called `jobs`, `workers` or `queues` in the schema
      * ($1), as a JSON object of name to column names. Reads the catalog only,
      * so it needs no privilege on the tables and cannot fail on their data.
      */
@@ -374,6 +386,180 @@ SELECT coalesce(json_object_agg(c.relname, (
   SELECT coalesce(json_agg(a.attname::text), '[]'::json) FROM pg_catalog.pg_attribute a
   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), '{}'::json)::text AS tables
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1::text AND c.relname IN ('jobs', 'workers')`,
+WHERE n.nspname = $1::text AND c.relname IN ('jobs', 'workers', 'queues')`,
+    ...operateStatements(schema),
   };
+}
+
+/**
+ * What an operator runs: pause and resume, counts and stats, and a run's
+ * progress and checkpoint (each guarded by its claim token, like a settle).
+ */
+function operateStatements(schema: string) {
+  const t = `"${schema}".jobs`;
+  const w = `"${schema}".workers`;
+  const qs = `"${schema}".queues`;
+  const channel = channelOf(schema);
+  const byQueue = (state: string) =>
+    `SELECT queue, '${state}' AS state, count(*) AS n FROM ${t} WHERE state = '${state}' GROUP BY queue`;
+  const counted = (from: string) =>
+    `SELECT coalesce(json_agg(json_build_object('queue', c.queue, 'state', c.state, 'count', c.n)), '[]')::text AS counts
+FROM (${from}) c`;
+  return {
+    pause: `
+INSERT INTO ${qs} AS q (name, paused_at) VALUES ($1::text, now())
+ON CONFLICT (name) DO UPDATE SET paused_at = now() WHERE q.paused_at IS NULL`,
+    /** Wakes the queue's workers as new jobs would: they claim at once. */
+    resume: `
+WITH resumed AS (
+  UPDATE ${qs} SET paused_at = NULL WHERE name = $1::text AND paused_at IS NOT NULL RETURNING name
+)
+SELECT count(pg_notify('${channel}', json_build_object('type', 'jobs', 'queue', name)::text))
+  AS notified FROM resumed`,
+    paused: `SELECT coalesce(json_agg(name ORDER BY name), '[]')::text AS names
+FROM ${qs} WHERE paused_at IS NOT NULL`,
+    // Neither column is indexed, so these updates stay on their page (HOT).
+    saveProgress: `
+UPDATE ${t} SET progress = $3::text::jsonb, progress_at = now()
+WHERE id = $1::bigint AND claim_token = $2::uuid RETURNING true AS saved`,
+    saveCheckpoint: `
+UPDATE ${t} SET checkpoint = $3::text::jsonb
+WHERE id = $1::bigint AND claim_token = $2::uuid RETURNING true AS saved`,
+    /** Live jobs, exactly: each state read from its partial index. */
+    countLive: counted(`${byQueue("ready")} UNION ALL ${byQueue("claimed")}`),
+    countFinished: counted(byQueue("finished")),
+    /** From `jobs_failed_idx`, without visiting the finished history. */
+    countFailed: counted(byQueue("failed")),
+    /**
+     * The planner's view of the table ($1 the schema): its row count, scaled
+     * to the table's current size as the planner does, the share of each
+     * state, and the share of each (queue, state), from the extended
+     * statistics where this role may read them (the table's owner) and else
+     * as if queue and state were independent. Reads catalogs only.
+     */
+    estimate: `
+WITH rel AS (
+  SELECT c.reltuples, c.relpages,
+    pg_relation_size(c.oid) / current_setting('block_size')::bigint AS pages
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1::text AND c.relname = 'jobs'
+), total AS (
+  SELECT CASE WHEN reltuples < 0 THEN NULL WHEN relpages = 0 THEN 0
+    ELSE reltuples / relpages * pages END AS n FROM rel
+), col AS (
+  SELECT s.attname, v.val, v.freq
+  FROM pg_catalog.pg_stats s,
+    unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS v(val, freq)
+  WHERE s.schemaname = $1::text AND s.tablename = 'jobs' AND s.attname IN ('queue', 'state')
+), joint AS (
+  SELECT e.most_common_vals[i][1] AS queue, e.most_common_vals[i][2] AS state,
+    e.most_common_freqs[i] AS freq
+  FROM pg_catalog.pg_stats_ext e, generate_subscripts(e.most_common_vals, 1) AS i
+  WHERE e.schemaname = $1::text AND e.tablename = 'jobs' AND e.statistics_name = 'jobs_queue_state'
+), pairs AS (
+  SELECT queue, state, freq FROM joint
+  UNION ALL
+  SELECT q.val, st.val, q.freq * st.freq FROM col q, col st
+  WHERE q.attname = 'queue' AND st.attname = 'state' AND NOT EXISTS (SELECT 1 FROM joint)
+)
+SELECT json_build_object(
+  'total', (SELECT n FROM total),
+  'states', (SELECT coalesce(json_object_agg(val, freq), '{}') FROM col WHERE attname = 'state'),
+  'pairs', (SELECT coalesce(json_agg(json_build_object('queue', queue, 'state', state, 'freq', freq)), '[]')
+    FROM pairs WHERE state IN ('finished', 'failed')))::text AS estimate`,
+    /**
+     * Per queue: due and scheduled ready jobs with the oldest due one (from
+     * the claim index), claimed jobs, jobs that ended in the last minute (from
+     * the terminal index), and its pause. Queues with none of these but a
+     * worker serving them are listed too.
+     */
+    stats: `
+WITH ready AS (
+  SELECT queue, count(*) FILTER (WHERE run_at <= now()) AS due,
+    count(*) FILTER (WHERE run_at > now()) AS later, min(run_at) FILTER (WHERE run_at <= now()) AS oldest
+  FROM ${t} WHERE state = 'ready' GROUP BY queue
+), claimed AS (
+  SELECT queue, count(*) AS n FROM ${t} WHERE state = 'claimed' GROUP BY queue
+), recent AS (
+  SELECT queue, count(*) AS n FROM ${t}
+  WHERE state IN ('finished', 'failed') AND finished_at > now() - interval '1 minute' GROUP BY queue
+), named AS (
+  SELECT queue FROM ready UNION SELECT queue FROM claimed UNION SELECT queue FROM recent
+  UNION SELECT name FROM ${qs} UNION SELECT unnest(queues) FROM ${w}
+)
+SELECT coalesce(json_agg(json_build_object('queue', n.queue, 'ready', coalesce(r.due, 0),
+  'scheduled', coalesce(r.later, 0), 'claimed', coalesce(c.n, 0),
+  'lagMs', coalesce(greatest(0, extract(epoch FROM now() - r.oldest) * 1000), 0),
+  'ended', coalesce(x.n, 0), 'pausedAt', p.paused_at) ORDER BY n.queue), '[]')::text AS stats
+FROM named n LEFT JOIN ready r ON r.queue = n.queue LEFT JOIN claimed c ON c.queue = n.queue
+  LEFT JOIN recent x ON x.queue = n.queue LEFT JOIN ${qs} p ON p.name = n.queue`,
+  };
+}
+
+const STATE_SQL: Readonly<Record<JobState, string>> = {
+  ready: "'ready'",
+  claimed: "'claimed'",
+  finished: "'finished'",
+  failed: "'failed'",
+};
+
+/**
+ * One page of a listing. The text depends only on which filters are given
+ * (values are parameters), so each shape gets a plan of its own, planned with
+ * its partial indexes: states are written as constants (from a fixed list,
+ * never from the caller), since a partial index serves a query only when its
+ * predicate is written into the query. Keyset on the id, one row beyond the
+ * limit to know whether a next page exists.
+ */
+export function listJobsStatement(
+  schema: string,
+  q: ListQuery,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const param = (value: unknown, type: string) => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
+  const oneOf = (column: string, values: readonly string[]) =>
+    values.length === 1
+      ? `j.${column} = ${param(values[0], "text")}`
+      : `j.${column} = ANY (ARRAY(SELECT jsonb_array_elements_text(${param(JSON.stringify(values), "text")}::jsonb)))`;
+  const where: string[] = [];
+  if (q.queues !== undefined) where.push(oneOf("queue", q.queues));
+  if (q.tasks !== undefined) where.push(oneOf("task", q.tasks));
+  let states = q.states;
+  // Only a terminal job has finished_at: saying so lets the terminal index serve the range.
+  if (q.finishedFrom !== undefined || q.finishedTo !== undefined) {
+    states = (states ?? JOB_STATES).filter((s) => s === "finished" || s === "failed");
+  }
+  if (states !== undefined) {
+    where.push(
+      states.length === 0
+        ? "false"
+        : states.length === 1
+          ? `j.state = ${STATE_SQL[states[0]!]}`
+          : `j.state IN (${states.map((s) => STATE_SQL[s]).join(", ")})`,
+    );
+  }
+  if (q.key !== undefined) where.push(`j.key = ${param(q.key, "text")}`);
+  const range = (column: string, from: Date | undefined, to: Date | undefined) => {
+    if (from !== undefined)
+      where.push(`j.${column} >= ${param(from.toISOString(), "timestamptz")}`);
+    if (to !== undefined) where.push(`j.${column} < ${param(to.toISOString(), "timestamptz")}`);
+  };
+  range("created_at", q.createdFrom, q.createdTo);
+  range("finished_at", q.finishedFrom, q.finishedTo);
+  const newest = q.order === "newest";
+  if (q.after !== undefined) where.push(`j.id ${newest ? "<" : ">"} ${param(q.after, "bigint")}`);
+  const order = `ORDER BY j.id ${newest ? "DESC" : "ASC"}`;
+  // The page is picked first and rendered after: rendered beside the sort,
+  // every candidate row of a range would be turned into JSON.
+  const sql = `/* q:listJobs */ SELECT ${jobJson("j")} AS job FROM (
+  SELECT * FROM "${schema}".jobs j
+  ${where.length > 0 ? `WHERE ${where.join("\n    AND ")}` : ""}
+  ${order}
+  LIMIT ${param(q.limit + 1, "integer")}
+) j
+${order}`;
+  return { sql, params };
 }

@@ -1,8 +1,11 @@
 import type { Driver, Executor } from "../driver.js";
 import { QError, sqlState } from "../errors.js";
 import { assertJobId } from "../ids.js";
+import type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "../inspect.js";
+import { encodeCursor, JOB_STATES, listQuery } from "../inspect-query.js";
 import type { ClaimedJob, Job, JobState } from "../job.js";
-import { assertSchemaName } from "../names.js";
+import { assertQueueName, assertSchemaName } from "../names.js";
+import { intOption } from "../options.js";
 import { isOwnTransaction } from "../own-transaction.js";
 import type {
   Beat,
@@ -22,7 +25,7 @@ import { NotifyCoalescer } from "./notify-coalescer.js";
 import { claimedFromRow, parseJob, textColumn } from "./rows.js";
 import { checkSchema, checkVersions, Once } from "./schema-check.js";
 import { checkServerVersion } from "./server-version.js";
-import { type Statements, statements } from "./sql.js";
+import { listJobsStatement, type Statements, statements } from "./sql.js";
 
 /** An insert that shared another's NOTIFY is covered by one sent at most this long after it. */
 export const NOTIFY_WINDOW_MS = 10;
@@ -41,6 +44,24 @@ export interface PostgresStorageOptions {
    * reported deaf (`LISTEN_DEAF`), in ms. Default {@link LISTEN_CHECK_MS}.
    */
   listenCheckMs?: number;
+  /**
+   * A terminal state (finished, failed) that the planner thinks holds more
+   * rows than this is counted from the planner's statistics (`exact: false`)
+   * instead of row by row, so `counts()` stays cheap at any history size.
+   * Ready and claimed jobs are always counted exactly. Default
+   * {@link EXACT_COUNT_LIMIT}.
+   */
+  exactCountLimit?: number;
+}
+
+/** Terminal jobs of one state up to which `countJobs` counts exactly. */
+export const EXACT_COUNT_LIMIT = 100_000;
+
+/** The planner's share of one (queue, terminal state) among all jobs. */
+interface PairEstimate {
+  queue: string;
+  state: "finished" | "failed";
+  freq: number;
 }
 
 /** Turns "relation does not exist" into an error that says what to do. */
@@ -102,6 +123,7 @@ export class PostgresStorage implements Storage {
   /** The newest migration this process has, per owner. */
   readonly #known = new Map<string, number>();
   readonly #listenCheckMs: number;
+  readonly #exactCountLimit: number;
   /** Whether a LISTEN of this storage heard its own probe, or was reported deaf: checked once. */
   #listenChecked = false;
 
@@ -111,6 +133,10 @@ export class PostgresStorage implements Storage {
     this.#sql = statements(this.schema);
     this.#migrations = [...coreMigrations, ...(options.migrations ?? [])];
     this.#listenCheckMs = options.listenCheckMs ?? LISTEN_CHECK_MS;
+    this.#exactCountLimit =
+      options.exactCountLimit === undefined
+        ? EXACT_COUNT_LIMIT
+        : intOption("exactCountLimit", options.exactCountLimit, 0, Number.MAX_SAFE_INTEGER);
     for (const m of this.#migrations) {
       this.#known.set(m.owner, Math.max(m.version, this.#known.get(m.owner) ?? 0));
     }
@@ -396,6 +422,108 @@ export class PostgresStorage implements Storage {
     if (was === null)
       throw new QError("JOB_NOT_FOUND", `no job with id ${id}`, { details: { id } });
     return was === "ready" ? "cancelled" : was === "claimed" ? "requested" : "terminal";
+  }
+
+  async listJobs(filter?: JobFilter, page?: PageOptions): Promise<JobPage> {
+    const query = listQuery(filter, page);
+    await this.#ensureSchema();
+    const { sql, params } = listJobsStatement(this.schema, query);
+    const rows = await this.#run<{ job: string }>(sql, params);
+    const jobs = rows.slice(0, query.limit).map((r) => parseJob(String(r.job)));
+    const last = jobs.at(-1);
+    const next =
+      rows.length > query.limit && last !== undefined ? encodeCursor(query.order, last.id) : null;
+    return { jobs, next };
+  }
+
+  async countJobs(): Promise<StateCount[]> {
+    await this.#ensureSchema();
+    const counts = async (sql: string, exact: boolean): Promise<StateCount[]> =>
+      (
+        JSON.parse(textColumn(await this.#run(sql, []), "counts") ?? "[]") as Omit<
+          StateCount,
+          "exact"
+        >[]
+      ).map((c) => ({ ...c, count: Number(c.count), exact }));
+    const live = await counts(this.#sql.countLive, true);
+    const estimate = JSON.parse(
+      textColumn(await this.#run(this.#sql.estimate, [this.schema]), "estimate") ?? "{}",
+    ) as { total: number | null; states: Record<string, number>; pairs: PairEstimate[] };
+    const terminal: StateCount[] = [];
+    for (const state of ["finished", "failed"] as const) {
+      // Never analysed: no estimate to give, so count.
+      const rows = estimate.total === null ? null : estimate.total * (estimate.states[state] ?? 0);
+      if (rows === null || rows <= this.#exactCountLimit) {
+        terminal.push(
+          ...(await counts(
+            state === "failed" ? this.#sql.countFailed : this.#sql.countFinished,
+            true,
+          )),
+        );
+        continue;
+      }
+      for (const pair of estimate.pairs) {
+        const count = Math.round(estimate.total! * pair.freq);
+        if (pair.state === state && count > 0) {
+          terminal.push({ queue: pair.queue, state, count, exact: false });
+        }
+      }
+    }
+    return [...live, ...terminal].sort(
+      (a, b) =>
+        (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0) ||
+        JOB_STATES.indexOf(a.state) - JOB_STATES.indexOf(b.state),
+    );
+  }
+
+  async queueStats(): Promise<QueueStats[]> {
+    await this.#ensureSchema();
+    const rows = JSON.parse(textColumn(await this.#run(this.#sql.stats, []), "stats") ?? "[]") as {
+      queue: string;
+      ready: number;
+      scheduled: number;
+      claimed: number;
+      lagMs: number;
+      ended: number;
+      pausedAt: string | null;
+    }[];
+    return rows.map((r) => ({
+      queue: r.queue,
+      ready: Number(r.ready),
+      scheduled: Number(r.scheduled),
+      claimed: Number(r.claimed),
+      lagMs: Math.round(Number(r.lagMs)),
+      throughput: Number(r.ended) / 60,
+      paused: r.pausedAt !== null,
+      pausedAt: r.pausedAt === null ? null : new Date(r.pausedAt),
+    }));
+  }
+
+  async pause(queue: string): Promise<void> {
+    assertQueueName(queue);
+    await this.#ensureSchema();
+    await this.#run(this.#sql.pause, [queue]);
+  }
+
+  async resume(queue: string): Promise<void> {
+    assertQueueName(queue);
+    await this.#ensureSchema();
+    await this.#run(this.#sql.resume, [queue]);
+  }
+
+  async paused(): Promise<string[]> {
+    await this.#ensureSchema();
+    return JSON.parse(textColumn(await this.#run(this.#sql.paused, []), "names") ?? "[]");
+  }
+
+  async saveProgress(id: string, token: string, progress: string): Promise<boolean> {
+    await this.#ensureSchema();
+    return (await this.#run(this.#sql.saveProgress, [id, token, progress])).length > 0;
+  }
+
+  async saveCheckpoint(id: string, token: string, checkpoint: string): Promise<boolean> {
+    await this.#ensureSchema();
+    return (await this.#run(this.#sql.saveCheckpoint, [id, token, checkpoint])).length > 0;
   }
 
   async now(): Promise<Date> {

@@ -70,6 +70,7 @@ export function describeDriver(
         storage: new PostgresStorage(h.driver, { schema: s }),
         countJobs: () => count(h.driver, s),
         countWorkers: () => count(h.driver, s, "workers"),
+        listens: h.listens,
         close: async () => {},
       };
     });

@@ -10,6 +10,7 @@ import type { Worker } from "../worker/worker.js";
 import { describeBadInput } from "./bad-input-suite.js";
 import { describeHardening } from "./hardening-suite.js";
 import { numberPayload } from "./number-payload.js";
+import { describeOperate } from "./operate-suite.js";
 import { waitFor } from "./wait.js";
 
 /** A fresh, empty storage for one test. */
@@ -19,6 +20,11 @@ export interface StorageFixture {
   countJobs(): Promise<number>;
   /** Rows in the workers table, to prove none piles up. */
   countWorkers(): Promise<number>;
+  /**
+   * Whether the storage pushes notices, so a worker wakes without polling.
+   * Default: whether it has `listen`.
+   */
+  listens?: boolean;
   close(): Promise<void>;
 }
 
@@ -727,6 +733,7 @@ export function describeStorage(name: string, make: MakeStorage): void {
     });
 
     describeHardening(() => f);
+    describeOperate(() => f);
 
     describe("bad input", () => {
       describeBadInput(() => f);

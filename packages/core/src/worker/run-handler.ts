@@ -2,6 +2,7 @@ import { QError, Snooze } from "../errors.js";
 import type { ClaimedJob } from "../job.js";
 import type { Logger } from "../logger.js";
 import type { AnyTask, JobContext } from "../task.js";
+import type { Reporter } from "./reporter.js";
 
 /** How one run ended: the handler's result, or why it did not finish. */
 export type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
@@ -16,6 +17,7 @@ export async function runHandler(
   task: AnyTask | undefined,
   controller: AbortController,
   logger: Logger,
+  reporter: Pick<Reporter, "progress" | "checkpoint">,
 ): Promise<Outcome> {
   if (task === undefined) {
     return {
@@ -31,6 +33,8 @@ export async function runHandler(
     snooze(delayMs: number): never {
       throw new Snooze(delayMs);
     },
+    progress: (value) => reporter.progress(value),
+    checkpoint: (data) => reporter.checkpoint(data),
   };
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -10,6 +10,7 @@ import { withDeadline } from "./deadline.js";
 import { Heartbeat } from "./heartbeat.js";
 import { type WorkOptions, type WorkSettings, workSettings } from "./options.js";
 import { AutoPrefetch } from "./prefetch.js";
+import { PROGRESS_INTERVAL_MS, Reporter } from "./reporter.js";
 import { type Outcome, runHandler } from "./run-handler.js";
 import { type Announcement, settlementOf } from "./settlement.js";
 
@@ -324,7 +325,15 @@ export class Worker {
     this.#events.emit("claimed", { job, worker: this.id });
     const task = this.#taskOf(job);
     const started = performance.now();
-    runHandler(job, task, controller, this.#logger).then((outcome) => {
+    const reporter = new Reporter(
+      this.#storage,
+      job,
+      { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
+      this.#logger,
+    );
+    runHandler(job, task, controller, this.#logger, reporter).then(async (outcome) => {
+      // The last progress lands before the settlement, while the run still holds its slot.
+      await reporter.close();
       this.#running.delete(job.id);
       this.#auto.completed();
       if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started);
