@@ -552,14 +552,15 @@ export function listJobsStatement(
   const newest = q.order === "newest";
   if (q.after !== undefined) where.push(`j.id ${newest ? "<" : ">"} ${param(q.after, "bigint")}`);
   const order = `ORDER BY j.id ${newest ? "DESC" : "ASC"}`;
-  // The page is picked first and rendered after: rendered beside the sort,
-  // every candidate row of a range would be turned into JSON.
-  const sql = `/* q:listJobs */ SELECT ${jobJson("j")} AS job FROM (
-  SELECT * FROM "${schema}".jobs j
+  // The page's ids are picked first, from index entries alone where an index
+  // holds every column the filter names (the claim, failed and key indexes,
+  // the primary key); only the page's rows are then read and rendered.
+  const sql = `/* q:listJobs */ SELECT ${jobJson("j")} AS job FROM "${schema}".jobs j
+WHERE j.id = ANY (ARRAY(
+  SELECT j.id FROM "${schema}".jobs j
   ${where.length > 0 ? `WHERE ${where.join("\n    AND ")}` : ""}
   ${order}
-  LIMIT ${param(q.limit + 1, "integer")}
-) j
+  LIMIT ${param(q.limit + 1, "integer")}))
 ${order}`;
   return { sql, params };
 }

@@ -8,6 +8,7 @@ import { createQueue } from "../queue.js";
 import { defineTask } from "../task.js";
 import { wrapStorage } from "./hardening-suite.js";
 import type { DriverHarness, MakeHarness } from "./harness.js";
+import { describeOperatePostgres } from "./operate-postgres-suite.js";
 import { describePlugins } from "./plugin-suite.js";
 import { describeStorage } from "./storage-suite.js";
 import { describeUpgrades } from "./upgrade-suite.js";
@@ -268,6 +269,8 @@ export function describeDriver(
     });
 
     describe("upgrades", () => describeUpgrades(() => h.driver, schema));
+
+    describe("operate on PostgreSQL", () => describeOperatePostgres(() => h.driver, schema));
 
     describe("bad input in the caller's transaction", () => {
       const HIGH = "🎉".slice(0, 1);

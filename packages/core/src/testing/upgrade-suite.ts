@@ -71,6 +71,18 @@ export function describeUpgrades(driver: () => Driver, schema: () => string): vo
       const id = Object.fromEntries(rows.map((r) => [r.n, r.id]));
       const done = await queue.getJob(id.done!);
       expect(done).toMatchObject({ state: "finished", result: "ok", meta: {} });
+      // Version 4: no progress or checkpoint yet, no queue paused; the old rows list and count.
+      expect(done).toMatchObject({ progress: null, progressAt: null, checkpoint: null });
+      expect(await queue.paused()).toEqual([]);
+      expect(
+        (await queue.listJobs({ state: ["claimed", "finished", "failed"] })).jobs,
+      ).toHaveLength(3);
+      expect((await queue.counts()).map((c) => [c.state, c.count])).toEqual([
+        ["ready", 2],
+        ["claimed", 1],
+        ["finished", 1],
+        ["failed", 1],
+      ]);
       expect((await queue.getJob(id.dead!))!.state).toBe("failed");
       expect((await queue.getJob(id.held!))!.state).toBe("claimed");
 
