@@ -1,9 +1,8 @@
-import { type Job, type JobState, QError } from "@q/core";
+import { type Job, type JobFilter, type JobState, type PageOptions, QError } from "@q/core";
 import type { Command } from "commander";
 import { type Cli, globals } from "../cli.js";
 import { withConnection } from "../connection.js";
 import { between, indentedJson, state, time } from "../format.js";
-import { inspecting, type JobFilter, type PageOptions } from "../inspection.js";
 import { table } from "../output.js";
 import { integer, list, resolveTime, states, type TimeSpec, timeSpec } from "../parse.js";
 
@@ -21,9 +20,6 @@ interface JobsOptions {
   after?: string;
   json?: boolean;
 }
-
-/** What `--progress` and the checkpoint look like on a job of a core that has them. */
-type Shown = Job & { progress?: unknown; progressAt?: Date | null; checkpoint?: unknown };
 
 const TIME = "an ISO 8601 time or a span ago by the database clock (30m, 2h, 7d)";
 
@@ -69,7 +65,7 @@ export function jobCommands(program: Command, cli: Cli): void {
         const pageOptions: PageOptions = { order: options.oldest ? "oldest" : "newest" };
         if (options.limit !== undefined) pageOptions.limit = options.limit;
         if (options.after !== undefined) pageOptions.after = options.after;
-        return inspecting(queue).listJobs(filter, pageOptions);
+        return queue.listJobs(filter, pageOptions);
       });
       if (options.json) {
         cli.out.json(page);
@@ -114,12 +110,12 @@ export function jobCommands(program: Command, cli: Cli): void {
         cli.out.json(job);
         return;
       }
-      cli.out.line(...describeJob(job as Shown, cli));
+      cli.out.line(...describeJob(job, cli));
     });
 }
 
 /** The lines of `q job <id>`. */
-function describeJob(job: Shown, cli: Cli): string[] {
+function describeJob(job: Job, cli: Cli): string[] {
   const c = cli.out.colors;
   const field = (name: string, value: string) => `  ${c.dim(name.padEnd(12))} ${value}`;
   const lines = [
@@ -146,7 +142,7 @@ function describeJob(job: Shown, cli: Cli): string[] {
     if (started !== null) lines.push(field("ran", between(started, job.finishedAt)));
     lines.push(field("total", `${between(job.createdAt, job.finishedAt)} from enqueue to end`));
   }
-  if (job.progress !== undefined && job.progress !== null) {
+  if (job.progress !== null && job.progress !== undefined) {
     const at = job.progressAt ? ` (at ${time(job.progressAt)})` : "";
     lines.push(field("progress", `${JSON.stringify(job.progress)}${at}`));
   }
@@ -155,7 +151,7 @@ function describeJob(job: Shown, cli: Cli): string[] {
   if (job.result !== null && job.result !== undefined) {
     lines.push(c.bold("result"), indentedJson(job.result));
   }
-  if (job.checkpoint !== undefined && job.checkpoint !== null) {
+  if (job.checkpoint !== null && job.checkpoint !== undefined) {
     lines.push(c.bold("checkpoint"), indentedJson(job.checkpoint));
   }
   if (job.errors.length > 0) {

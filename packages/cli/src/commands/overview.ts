@@ -1,9 +1,8 @@
-import type { JobState } from "@q/core";
+import type { JobState, StateCount } from "@q/core";
 import type { Command } from "commander";
 import { type Cli, globals } from "../cli.js";
 import { withConnection } from "../connection.js";
 import { count, span, time } from "../format.js";
-import { inspecting, type StateCount } from "../inspection.js";
 import { table } from "../output.js";
 
 const STATES: readonly JobState[] = ["ready", "claimed", "finished", "failed"];
@@ -48,9 +47,7 @@ export function overviewCommands(program: Command, cli: Cli): void {
     .description("how many jobs each queue holds in each state")
     .option("--json", "print [{ queue, state, count, exact }] as JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
-      const rows = await withConnection(globals(command), cli.io, ({ queue }) =>
-        inspecting(queue).counts(),
-      );
+      const rows = await withConnection(globals(command), cli.io, ({ queue }) => queue.counts());
       if (options.json) {
         cli.out.json(rows);
         return;
@@ -107,9 +104,7 @@ export function overviewCommands(program: Command, cli: Cli): void {
       "print [{ queue, ready, scheduled, claimed, lagMs, throughput, paused }] as JSON",
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const stats = await withConnection(globals(command), cli.io, ({ queue }) =>
-        inspecting(queue).stats(),
-      );
+      const stats = await withConnection(globals(command), cli.io, ({ queue }) => queue.stats());
       if (options.json) {
         cli.out.json(stats);
         return;

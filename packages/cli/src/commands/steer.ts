@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { type Cli, globals } from "../cli.js";
 import { withConnection } from "../connection.js";
 import { state } from "../format.js";
-import { inspecting } from "../inspection.js";
 
 /** `q retry`, `q cancel`, `q pause`, `q resume`. */
 export function steerCommands(program: Command, cli: Cli): void {
@@ -44,7 +43,7 @@ export function steerCommands(program: Command, cli: Cli): void {
     .argument("<queue>", "the queue's name")
     .option("--json", "print { queue, paused } as JSON")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
-      await withConnection(globals(command), cli.io, ({ queue }) => inspecting(queue).pause(name));
+      await withConnection(globals(command), cli.io, ({ queue }) => queue.pause(name));
       if (options.json) return cli.out.json({ queue: name, paused: true });
       cli.out.line(
         `queue ${name} is ${cli.out.colors.yellow("paused")}: running jobs finish, no new ones start`,
@@ -57,7 +56,7 @@ export function steerCommands(program: Command, cli: Cli): void {
     .argument("<queue>", "the queue's name")
     .option("--json", "print { queue, paused } as JSON")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
-      await withConnection(globals(command), cli.io, ({ queue }) => inspecting(queue).resume(name));
+      await withConnection(globals(command), cli.io, ({ queue }) => queue.resume(name));
       if (options.json) return cli.out.json({ queue: name, paused: false });
       cli.out.line(`queue ${name} is ${cli.out.colors.green("running")} again`);
     });
