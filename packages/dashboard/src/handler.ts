@@ -37,15 +37,19 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     try {
       return await handle(s, csrf, request);
     } catch (error) {
-      try {
-        s.onError(error, request);
-      } catch {}
+      report(s, error, request);
       return await plain(
         500,
         "The dashboard failed to answer; the error went to the server's log.",
       );
     }
   };
+}
+
+function report(s: Settings, error: unknown, request: Request): void {
+  try {
+    s.onError(error, request);
+  } catch {}
 }
 
 async function handle(s: Settings, csrf: Csrf, request: Request): Promise<Response> {
@@ -59,7 +63,9 @@ async function handle(s: Settings, csrf: Csrf, request: Request): Promise<Respon
   let verdict: boolean | Response;
   try {
     verdict = await s.authorize(request, accessOf(r));
-  } catch {
+  } catch (error) {
+    // Refused, and told: a hook that throws is a bug or an outage of its own.
+    report(s, error, request);
     verdict = false;
   }
   if (verdict instanceof Response) return verdict;

@@ -26,7 +26,7 @@ h1{font-size:20px;margin:0 0 16px}
 h2{font-size:15px;margin:24px 0 8px}
 .panel{background:var(--panel);border:1px solid var(--line);border-radius:10px;overflow:auto}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:9px 14px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
+th,td{text-align:left;padding:9px 14px;border-bottom:1px solid var(--line);vertical-align:middle;white-space:nowrap}
 th{font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.03em;background:#fafbfc}
 tr:last-child td{border-bottom:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}

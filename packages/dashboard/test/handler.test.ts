@@ -55,6 +55,7 @@ describe("authorisation", () => {
   });
 
   it("a hook that throws, or answers anything but true, refuses too", async () => {
+    const onError = vi.fn();
     for (const authorize of [
       () => {
         throw new Error("session store down");
@@ -62,9 +63,12 @@ describe("authorisation", () => {
       async () => undefined as unknown as boolean,
       () => "yes" as unknown as boolean,
     ]) {
-      const response = await dashboard({ authorize })(get("/"));
+      const response = await dashboard({ authorize, onError })(get("/"));
       expect(response.status).toBe(403);
     }
+    // The throw is reported; a plain refusal is not an error.
+    expect(onError).toHaveBeenCalledOnce();
+    expect(String(onError.mock.calls[0]![0])).toMatch(/session store down/);
   });
 
   it("a Response from the hook is sent as is (a 401 asking for credentials)", async () => {

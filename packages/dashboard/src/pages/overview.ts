@@ -1,4 +1,4 @@
-import { count, duration, rate, time } from "../format.js";
+import { count, duration, rate } from "../format.js";
 import { type Html, html } from "../html.js";
 import type { QueueStats, StateCount } from "../queue.js";
 import { actionButton, badge, href, layout, type View } from "./view.js";
@@ -58,13 +58,13 @@ ${list.map(
   (r) => html`<tr data-queue="${r.queue}">
 <td><a href="${href(view, "/jobs", { queue: r.queue })}">${r.queue}</a></td>
 <td class="num">${countLink(view, r.queue, "ready", r.stats.ready)}</td>
-<td class="num">${count(r.stats.scheduled)}</td>
+<td class="num">${r.stats.scheduled === 0 ? html`<span class="muted">0</span>` : count(r.stats.scheduled)}</td>
 <td class="num">${countLink(view, r.queue, "claimed", r.stats.claimed)}</td>
 <td class="num">${countLink(view, r.queue, "finished", r.finished?.count ?? 0, r.finished?.exact ?? true)}</td>
 <td class="num">${countLink(view, r.queue, "failed", r.failed?.count ?? 0, r.failed?.exact ?? true)}</td>
 <td class="num">${duration(r.stats.lagMs)}</td>
 <td class="num">${rate(r.stats.throughput)}</td>
-<td>${r.stats.paused ? html`${badge("paused")}${r.stats.pausedAt ? html` <span class="muted">since ${time(r.stats.pausedAt)}</span>` : ""}` : badge("active")}</td>
+<td>${r.stats.paused ? html`${badge("paused")}${r.stats.pausedAt ? html` <span class="muted" title="since ${r.stats.pausedAt.toISOString()}">for ${duration(Date.now() - r.stats.pausedAt.getTime())}</span>` : ""}` : badge("active")}</td>
 ${
   view.readOnly
     ? ""
