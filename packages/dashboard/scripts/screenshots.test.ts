@@ -6,7 +6,7 @@ import { createPgDriver } from "@q/pg";
 import { freshSchemaName } from "@q/test-postgres";
 import pg from "pg";
 import { expect, inject, it } from "vitest";
-import { createDashboard, type DashboardQueue } from "../src/index.js";
+import { createDashboard } from "../src/index.js";
 import { chromiumMissing, launch, serve } from "../test/browser.js";
 
 const docs = (name: string) => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
@@ -48,12 +48,8 @@ it("takes the screenshots of the README", async () => {
       resizeImages: defineTask({
         queue: "media",
         handler: async (_: { album: string }, ctx) => {
-          const report = ctx as unknown as {
-            progress?: (v: unknown) => void;
-            checkpoint?: (v: unknown) => Promise<void>;
-          };
-          report.progress?.({ done: 37, total: 120 });
-          await report.checkpoint?.({ lastImage: "IMG_0037.jpg" });
+          ctx.progress({ done: 37, total: 120 });
+          await ctx.checkpoint({ lastImage: "IMG_0037.jpg" });
           await held;
         },
       }),
@@ -85,8 +81,7 @@ it("takes the screenshots of the README", async () => {
   for (let i = 0; i < 200 && settled < 37; i++) await sleep(50);
   expect(settled).toBe(37);
   // Waiting work: receipts due now (the mail queue is paused), reminders for tomorrow.
-  const dq = queue as unknown as DashboardQueue;
-  await dq.pause("mail");
+  await queue.pause("mail");
   await queue.enqueueMany([
     ...Array.from({ length: 5 }, (_, i) => ({
       task: "sendReceipt" as const,
@@ -101,7 +96,7 @@ it("takes the screenshots of the README", async () => {
   await sleep(1200);
 
   const server = await serve(
-    createDashboard({ queue: dq, authorize: () => true, basePath: "/admin/jobs" }),
+    createDashboard({ queue, authorize: () => true, basePath: "/admin/jobs" }),
   );
   const browser = await launch();
   try {

@@ -1,5 +1,4 @@
-import type { JobState } from "@q/core";
-import type { JobFilter, PageOptions } from "./queue.js";
+import type { JobFilter, JobState, PageOptions } from "@q/core";
 
 /** A listing as the URL of the jobs page spells it. */
 export interface Listing {

@@ -8,11 +8,4 @@ export { FLASHES, type FlashCode } from "./actions.js";
 export { contentSecurityPolicy, createDashboard, type DashboardHandler } from "./handler.js";
 export { escapeHtml } from "./html.js";
 export type { Access, Authorize, DashboardOptions } from "./options.js";
-export type {
-  DashboardQueue,
-  JobFilter,
-  JobPage,
-  PageOptions,
-  QueueStats,
-  StateCount,
-} from "./queue.js";
+export type { DashboardQueue } from "./queue.js";

@@ -4,53 +4,15 @@
  *
  * @module
  */
-import type { CancelOutcome, Job, JobState } from "@q/core";
-
-/** Which jobs a listing returns; the fields of `@q/core`'s `JobFilter` that the dashboard sets. */
-export interface JobFilter {
-  queue?: string | readonly string[];
-  task?: string | readonly string[];
-  state?: JobState | readonly JobState[];
-  key?: string;
-  createdFrom?: Date;
-  createdTo?: Date;
-  finishedFrom?: Date;
-  finishedTo?: Date;
-}
-
-/** One page of a listing (`@q/core`'s `PageOptions`). */
-export interface PageOptions {
-  limit?: number;
-  order?: "newest" | "oldest";
-  after?: string;
-}
-
-/** A page of jobs and the cursor of the next one. */
-export interface JobPage {
-  jobs: Job[];
-  next: string | null;
-}
-
-/** How many jobs one queue holds in one state. */
-export interface StateCount {
-  queue: string;
-  state: JobState;
-  count: number;
-  exact: boolean;
-}
-
-/** One queue at a glance. */
-export interface QueueStats {
-  queue: string;
-  ready: number;
-  scheduled: number;
-  claimed: number;
-  lagMs: number;
-  throughput: number;
-  paused: boolean;
-  /** Since when the queue is paused, where the core reports it. */
-  pausedAt?: Date | null;
-}
+import type {
+  CancelOutcome,
+  Job,
+  JobFilter,
+  JobPage,
+  PageOptions,
+  QueueStats,
+  StateCount,
+} from "@q/core";
 
 /** The queue operations the dashboard reads and calls. */
 export interface DashboardQueue {

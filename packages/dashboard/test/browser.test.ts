@@ -32,7 +32,7 @@ describe.skipIf(missing !== null)("the dashboard in Chromium", () => {
     ]);
     await f.failJobs(2);
     const dashboard = createDashboard({
-      queue: f.dashboardQueue,
+      queue: f.queue,
       basePath: base,
       // A stand-in for the app's session check: only requests with the admin header get in.
       authorize: (request) => request.headers.get("x-dashboard-user") === "admin",
@@ -121,7 +121,7 @@ describe.skipIf(missing !== null)("the dashboard in Chromium", () => {
     await mail.locator("button:has-text('Pause')").click();
     await page.waitForURL(/flash=paused/);
     expect(await mail.locator(".badge").textContent()).toBe("paused");
-    const stats = async () => (await f.dashboardQueue.stats()).find((s) => s.queue === "mail");
+    const stats = async () => (await f.queue.stats()).find((s) => s.queue === "mail");
     expect((await stats())?.paused).toBe(true);
     await mail.locator("button:has-text('Resume')").click();
     await page.waitForURL(/flash=resumed/);

@@ -14,7 +14,7 @@ afterEach(async () => {
 
 const allow = () => true;
 const dashboard = (options: Partial<DashboardOptions> = {}) =>
-  createDashboard({ queue: f.dashboardQueue, authorize: allow, ...options });
+  createDashboard({ queue: f.queue, authorize: allow, ...options });
 
 /** A failed job of chargeCard, with both its attempts' errors. */
 async function failedJob(): Promise<string> {
@@ -27,7 +27,7 @@ describe("authorisation", () => {
   it("is required: no authorize → INVALID_OPTION before anything is served", () => {
     let error: unknown;
     try {
-      createDashboard({ queue: f.dashboardQueue } as unknown as DashboardOptions);
+      createDashboard({ queue: f.queue } as unknown as DashboardOptions);
     } catch (e) {
       error = e;
     }
@@ -265,12 +265,12 @@ describe("actions", () => {
       post("/queues/default/pause", { _csrf: token, back: "/" }, { cookie }),
     );
     expect(paused.headers.get("location")).toBe("/?flash=paused");
-    expect((await f.dashboardQueue.stats()).find((s) => s.queue === "default")?.paused).toBe(true);
+    expect((await f.queue.stats()).find((s) => s.queue === "default")?.paused).toBe(true);
     const page = await (await handler(get("/", { headers: { cookie } }))).text();
     expect(page).toMatch(/action="\/queues\/default\/resume"/);
     const resumed = await handler(post("/queues/default/resume", { _csrf: token }, { cookie }));
     expect(resumed.headers.get("location")).toBe("/?flash=resumed");
-    expect((await f.dashboardQueue.stats()).find((s) => s.queue === "default")?.paused).toBe(false);
+    expect((await f.queue.stats()).find((s) => s.queue === "default")?.paused).toBe(false);
   });
 });
 
@@ -427,6 +427,17 @@ describe("pages", () => {
     expect(finished).not.toMatch(/>Retry<|>Cancel</);
   });
 
+  it("job detail: the progress a handler reported, as a bar, and its checkpoint", async () => {
+    const { id } = await f.queue.enqueue("backfill", {});
+    const done = new Promise<void>((resolve) => f.queue.on("finished", () => resolve()));
+    const worker = await f.queue.work({ pollInterval: 20 });
+    await done;
+    await worker.stop();
+    const body = await (await dashboard()(get(`/jobs/${id}`))).text();
+    expect(body).toMatch(/<progress max="100" value="75\.0">300 of 400<\/progress> 300 of 400/);
+    expect(body).toMatch(/<h2>Checkpoint<\/h2>[\s\S]*&quot;cursor&quot;: &quot;row-300&quot;/);
+  });
+
   it("an unknown or impossible job id → 404", async () => {
     const handler = dashboard();
     expect((await handler(get("/jobs/999999"))).status).toBe(404);
@@ -473,7 +484,7 @@ describe("pages", () => {
 
   it("an unexpected failure answers 500 without details and goes to onError", async () => {
     const onError = vi.fn();
-    const q = f.dashboardQueue;
+    const q = f.queue;
     const broken: DashboardQueue = {
       getJob: (id) => q.getJob(id),
       retry: (id) => q.retry(id),

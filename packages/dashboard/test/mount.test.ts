@@ -34,7 +34,7 @@ describe("Node http, through toNodeHandler", () => {
   it("serves the pages and takes an action end to end, cookie and redirect included", async () => {
     const { id } = await f.queue.enqueue("sendReceipt", { orderId: "n-1" });
     const dashboard = createDashboard({
-      queue: f.dashboardQueue,
+      queue: f.queue,
       basePath: "/admin/q",
       authorize: (request) => request.headers.get("x-admin") === "yes",
     });
@@ -63,7 +63,7 @@ describe("Node http, through toNodeHandler", () => {
 
   it("an Express-style mount: the full path comes from originalUrl", async () => {
     const dashboard = createDashboard({
-      queue: f.dashboardQueue,
+      queue: f.queue,
       basePath: "/ops",
       authorize: () => true,
     });
@@ -81,7 +81,7 @@ describe("Node http, through toNodeHandler", () => {
 
   it("a foreign Origin is refused through the bridge too", async () => {
     const { id } = await f.queue.enqueue("sendReceipt", { orderId: "n-2" });
-    const dashboard = createDashboard({ queue: f.dashboardQueue, authorize: () => true });
+    const dashboard = createDashboard({ queue: f.queue, authorize: () => true });
     const base = await listen(toNodeHandler(dashboard));
     const page = await fetch(`${base}/jobs/${id}`);
     const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
@@ -105,7 +105,7 @@ describe("Hono, which takes web handlers as they are", () => {
   it("mounts under a base path with app.all", async () => {
     const { id } = await f.queue.enqueue("sendReceipt", { orderId: "h-1" });
     const dashboard = createDashboard({
-      queue: f.dashboardQueue,
+      queue: f.queue,
       basePath: "/admin/jobs",
       authorize: () => true,
     });

@@ -4,13 +4,6 @@ import { type Html, html, type Part } from "../html.js";
 import { shownState } from "./jobs.js";
 import { actionButton, badge, href, layout, type View } from "./view.js";
 
-/** Progress as `@q/core` reports it: a job's own record of how far it got. */
-interface WithProgress {
-  progress?: unknown;
-  progressAt?: Date | string | null;
-  checkpoint?: unknown;
-}
-
 /**
  * A fraction of the work done, when the progress says one: a number from 0 to
  * 100 is a percentage, `{ done, total }` a count of steps.
@@ -39,7 +32,7 @@ export function fractionOf(value: unknown): { percent: number; label: string } |
   return null;
 }
 
-function progress(job: Job & WithProgress): Html {
+function progress(job: Job): Html {
   const value = job.progress;
   if (value === null || value === undefined) return html`<span class="muted">none reported</span>`;
   const at = job.progressAt ? html` <span class="muted">at ${time(job.progressAt)}</span>` : "";
@@ -68,7 +61,7 @@ function section(title: string, body: Html): Html {
 }
 
 /** One job: what it is, its timings, payload, result, progress, checkpoint and every error. */
-export function jobPage(view: View, job: Job & WithProgress): Html {
+export function jobPage(view: View, job: Job): Html {
   const state = shownState(job);
   const actions: Html[] = [];
   if (job.state === "failed")

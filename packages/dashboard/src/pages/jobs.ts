@@ -1,8 +1,7 @@
-import type { Job } from "@q/core";
+import type { Job, JobPage } from "@q/core";
 import { FORM_FIELDS, type Listing, STATES } from "../filters.js";
 import { firstLine, time } from "../format.js";
 import { type Html, html } from "../html.js";
-import type { JobPage } from "../queue.js";
 import { badge, href, layout, type View } from "./view.js";
 
 /** Ready jobs whose time has not come show as scheduled. */

@@ -1,6 +1,6 @@
+import type { QueueStats, StateCount } from "@q/core";
 import { count, duration, rate } from "../format.js";
 import { type Html, html } from "../html.js";
-import type { QueueStats, StateCount } from "../queue.js";
 import { actionButton, badge, href, layout, type View } from "./view.js";
 
 /** One queue's row: its stats and its terminal counts. */
@@ -11,7 +11,15 @@ interface Row {
   failed: StateCount | undefined;
 }
 
-const NO_STATS = { ready: 0, scheduled: 0, claimed: 0, lagMs: 0, throughput: 0, paused: false };
+const NO_STATS = {
+  ready: 0,
+  scheduled: 0,
+  claimed: 0,
+  lagMs: 0,
+  throughput: 0,
+  paused: false,
+  pausedAt: null,
+};
 
 function rows(stats: readonly QueueStats[], counts: readonly StateCount[]): Row[] {
   const names = new Set([...stats.map((s) => s.queue), ...counts.map((c) => c.queue)]);
