@@ -13,7 +13,7 @@ export interface WorkOptions {
   /**
    * Jobs claimed ahead of free slots, so handlers never wait on a round trip and
    * claims come in batches. `"auto"` (default) sizes it to what this worker
-   * finishes in about a quarter second, up to 500: large for quick jobs, near
+   * finishes in about a quarter second, up to 150: large for quick jobs, near
    * zero for slow ones, so one worker does not hoard a queue. A number fixes it.
    */
   prefetch?: number | "auto";

@@ -1,7 +1,12 @@
 /** Auto prefetch holds what the worker finishes in this long… */
 const HORIZON_MS = 250;
-/** …and never more than this. */
-const MAX = 500;
+/**
+ * …and never more than this. Jobs held live through V8's young-generation
+ * collections, and V8 answers a large surviving set by growing the young
+ * generation: at 500 a quick drain grew it to 128 MiB, at 150 it mostly
+ * stays at 64 MiB (about 40 MiB less peak RSS), for claims of up to 160 jobs.
+ */
+const MAX = 150;
 
 /**
  * Sizes the prefetch from the rate at which handlers finish: quick jobs are
