@@ -36,6 +36,12 @@ export interface DrainResult {
   rssStartBytes: number;
   /** Highest resident set size of this process sampled during the drain, bytes. */
   rssPeakBytes: number;
+  /**
+   * WAL the server wrote during the drain, bytes: the work of every write a
+   * library makes per job, which host load does not move. The whole cluster's
+   * WAL, so on a shared server it counts others' writes too.
+   */
+  walBytes?: number;
   /** V8's heap when the drain ended: committed, in use, of which the young generation, and memory outside it. */
   heapEnd: {
     heapTotalBytes: number;

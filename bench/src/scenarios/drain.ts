@@ -17,6 +17,10 @@ export function drainResult(
   extraNote = "",
 ): Result {
   const budget = d.complete ? "" : `, budget spent: ${d.done} of ${n} settled`;
+  const wal =
+    d.walBytes === undefined || d.done === 0
+      ? ""
+      : `, WAL ${(d.walBytes / d.done).toFixed(0)} B/job`;
   const process = isolated() ? "worker process" : "bench process";
   return {
     scenario,
@@ -28,7 +32,7 @@ export function drainResult(
     better: "higher",
     compared: { "peak RSS": { unit: "MiB", better: "lower" } },
     ...(variant.against === undefined ? {} : { against: variant.against }),
-    note: `(${d.done} jobs in ${(d.ms / 1000).toFixed(2)} s, ${process} cpu ${(d.cpuMs / 1000).toFixed(2)} s, RSS ${(d.rssStartBytes / MiB).toFixed(0)} MiB at the start${budget}${extraNote})`,
+    note: `(${d.done} jobs in ${(d.ms / 1000).toFixed(2)} s, ${process} cpu ${(d.cpuMs / 1000).toFixed(2)} s, RSS ${(d.rssStartBytes / MiB).toFixed(0)} MiB at the start${wal}${budget}${extraNote})`,
     extra: { ...d, n, process },
   };
 }
@@ -50,7 +54,18 @@ export async function enqueueAndDrain(
     // Needs superuser or pg_checkpoint; without it the drain just runs unflushed.
     await queryOn(databaseUrl, "CHECKPOINT").catch(() => {});
   }
-  return adapter.drain(n, ctx.config.budgetMs);
+  if (databaseUrl === null) return adapter.drain(n, ctx.config.budgetMs);
+  const [start] = await queryOn<{ lsn: string }>(
+    databaseUrl,
+    "SELECT pg_current_wal_lsn()::text AS lsn",
+  );
+  const d = await adapter.drain(n, ctx.config.budgetMs);
+  const [wal] = await queryOn<{ bytes: number }>(
+    databaseUrl,
+    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS bytes",
+    [start!.lsn],
+  );
+  return { ...d, walBytes: wal!.bytes };
 }
 
 /** With BENCH_PROFILE=1, q's statements of the drain: calls, time and rows of each kind. */
