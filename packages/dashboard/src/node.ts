@@ -33,6 +33,8 @@ export function toNodeHandler(
   handler: (request: Request) => Promise<Response>,
   options: NodeHandlerOptions = {},
 ): NodeHandler {
+  // Never rejects: `http.createServer` ignores the promise, and an unhandled
+  // rejection would end the process.
   return async (req, res) => {
     let response: Response;
     try {
@@ -40,7 +42,11 @@ export function toNodeHandler(
     } catch {
       response = new Response("Internal error\n", { status: 500 });
     }
-    await send(response, res);
+    try {
+      await send(response, res);
+    } catch {
+      res.destroy();
+    }
   };
 }
 
