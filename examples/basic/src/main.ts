@@ -137,6 +137,17 @@ Summary
 
 console.log(`\n$ q counts --schema q_demo\n${counts.output}`);
 
+// The dashboard needs the data to outlive the demo: an embedded server goes with it.
+const url = process.env.DATABASE_URL;
+console.log(`
+${
+  url === undefined
+    ? "The dashboard (@q/dashboard) on jobs like these: the embedded server is gone, so run\n  DATABASE_URL=<your database> pnpm demo\nthen"
+    : "The dashboard (@q/dashboard) on these jobs:"
+}
+  DATABASE_URL=${url ?? "<your database>"} Q_SCHEMA=q_demo pnpm dashboard
+  and open http://127.0.0.1:3000/admin/jobs/ (user admin; the password is printed there, or set DASHBOARD_PASSWORD)`);
+
 const expectedFailed = Math.floor(ORDERS / 97);
 if (
   failed !== expectedFailed ||
