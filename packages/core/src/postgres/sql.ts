@@ -140,11 +140,6 @@ SET state = 'claimed', attempt = j.attempt + 1, claimed_by = $3::text, claimed_a
 -- An array of ids, not a join: the primary key finds each row whatever the
 -- planner guesses about how many were picked.
 WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
-  -- A claim commits without waiting for its WAL to reach disk (once, as an
-  -- InitPlan). A crash of PostgreSQL may forget the claims of its last moments:
-  -- those jobs are ready again, and run again, as after any crash. Nothing
-  -- else is lost, and the settle that follows a claim flushes it.
-  AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 RETURNING ${claimedColumns}`;
 
   /*
