@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QError } from "../errors.js";
 import type { QueueEvents } from "../events.js";
 import type { Job } from "../job.js";
-import { silentLogger } from "../logger.js";
-import { createQueue } from "../queue.js";
 import type { Notice, Storage } from "../storage.js";
-import { defineTask, type TaskMap } from "../task.js";
-import type { WorkOptions } from "../worker/options.js";
-import type { Worker } from "../worker/worker.js";
+import { defineTask } from "../task.js";
 import type { StorageFixture } from "./storage-suite.js";
+import { suiteWorkers } from "./suite-workers.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -50,23 +47,7 @@ const randomId = (prefix: string) => `${prefix}-${Math.random().toString(36).sli
  */
 export function describeHardening(fixture: () => StorageFixture): void {
   describe("hardening", () => {
-    const workers: Worker[] = [];
-    const cleanups: (() => void)[] = [];
-    afterEach(async () => {
-      for (const cleanup of cleanups.splice(0)) cleanup();
-      await Promise.all(workers.splice(0).map((w) => w.stop()));
-    });
-
-    const queueOf = <T extends TaskMap>(tasks: T, storage: Storage = fixture().storage) =>
-      createQueue({ storage, tasks, logger: silentLogger });
-    const work = async (
-      queue: { work(options?: WorkOptions): Promise<Worker> },
-      options: WorkOptions = {},
-    ) => {
-      const w = await queue.work({ pollInterval: 20, settleDelay: 1, ...options });
-      workers.push(w);
-      return w;
-    };
+    const { cleanups, queueOf, work } = suiteWorkers(fixture);
     const getJob = async (id: string) => (await fixture().storage.getJob(id))!;
     /** A gate opened at the end of the test at the latest, so no handler outlives it. */
     const held = () => {

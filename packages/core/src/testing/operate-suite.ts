@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fixedBackoff } from "../backoff.js";
 import { PermanentError, QError } from "../errors.js";
 import type { JobFilter, JobPage, PageOptions } from "../inspect.js";
 import type { Job } from "../job.js";
-import { silentLogger } from "../logger.js";
-import { createQueue } from "../queue.js";
-import type { Storage } from "../storage.js";
-import { defineTask, type JobContext, type TaskMap } from "../task.js";
-import type { WorkOptions } from "../worker/options.js";
-import type { Worker } from "../worker/worker.js";
+import { defineTask, type JobContext } from "../task.js";
 import { wrapStorage } from "./hardening-suite.js";
 import type { StorageFixture } from "./storage-suite.js";
+import { suiteWorkers } from "./suite-workers.js";
 import { waitFor } from "./wait.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,23 +41,7 @@ async function codeOf(p: Promise<unknown>): Promise<{ code?: string; option?: un
  */
 export function describeOperate(fixture: () => StorageFixture): void {
   describe("operate", () => {
-    const workers: Worker[] = [];
-    const cleanups: (() => void)[] = [];
-    afterEach(async () => {
-      for (const cleanup of cleanups.splice(0)) cleanup();
-      await Promise.all(workers.splice(0).map((w) => w.stop()));
-    });
-
-    const queueOf = <T extends TaskMap>(tasks: T, storage: Storage = fixture().storage) =>
-      createQueue({ storage, tasks, logger: silentLogger });
-    const work = async (
-      queue: { work(options?: WorkOptions): Promise<Worker> },
-      options: WorkOptions = {},
-    ) => {
-      const w = await queue.work({ pollInterval: 20, settleDelay: 1, ...options });
-      workers.push(w);
-      return w;
-    };
+    const { cleanups, queueOf, work } = suiteWorkers(fixture);
     /** A gate opened at the end of the test at the latest, so no handler outlives it. */
     const held = () => {
       const g = gate();
