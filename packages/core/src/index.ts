@@ -45,5 +45,11 @@ export {
   type TaskMap,
   type TaskOptions,
 } from "./task.js";
+export { type RunOutcome, TRACE_META_KEY } from "./telemetry/attributes.js";
+export type {
+  MeterProviderLike,
+  TelemetryOptions,
+  TracerProviderLike,
+} from "./telemetry/types.js";
 export type { WorkOptions } from "./worker/options.js";
 export { Worker } from "./worker/worker.js";

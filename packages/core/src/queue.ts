@@ -18,8 +18,10 @@ import type { Plugin, PluginQueue } from "./plugin.js";
 import { PluginHost, pluginMigrations } from "./plugin-host.js";
 import type { Migration } from "./postgres/migrations.js";
 import { PostgresStorage } from "./postgres/storage.js";
-import type { CancelOutcome, Storage } from "./storage.js";
+import type { CancelOutcome, KeyConflict, Storage } from "./storage.js";
 import type { PayloadOf, TaskMap } from "./task.js";
+import { type Telemetry, telemetryOf } from "./telemetry/telemetry.js";
+import type { EnqueueTrace, TelemetryOptions } from "./telemetry/types.js";
 import type { WorkOptions } from "./worker/options.js";
 import { Worker } from "./worker/worker.js";
 
@@ -43,6 +45,12 @@ export interface QueueOptions<T extends TaskMap, Tx = unknown> {
    * with `close()`, or when the last worker stops unless `start()` was called.
    */
   plugins?: readonly Plugin[];
+  /**
+   * OpenTelemetry spans and metrics, recorded when the app has
+   * `@opentelemetry/api` installed (through the global providers unless given
+   * others). `false` turns them off.
+   */
+  telemetry?: false | TelemetryOptions;
 }
 
 /** One job for {@link Queue.enqueueMany}. */
@@ -62,6 +70,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
   readonly #workers = new Set<Worker>();
   readonly #plugins: PluginHost;
   readonly #pluginList: readonly Plugin[];
+  readonly #telemetry: Telemetry | undefined;
   /** `start()` was called: plugins run until `close()`, workers or not. */
   #started = false;
   #closed = false;
@@ -76,6 +85,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
     this.tasks = options.tasks;
     this.logger = options.logger ?? consoleLogger();
     this.#pluginList = [...(options.plugins ?? [])];
+    this.#telemetry = telemetryOf(options.telemetry, this.logger);
     const migrations = [...(options.migrations ?? []), ...pluginMigrations(this.#pluginList)];
     const storageOptions: { schema?: string; migrations?: readonly Migration[] } = { migrations };
     if (options.schema !== undefined) storageOptions.schema = options.schema;
@@ -119,6 +129,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
     this.#open();
     if (this.#closing !== undefined) throw new QError("QUEUE_CLOSED", "the queue is closing");
     this.#started = true;
+    void this.#telemetry?.watch(() => this.stats());
     await this.#plugins.start();
   }
 
@@ -176,11 +187,25 @@ export class Queue<T extends TaskMap, Tx = unknown> {
         });
       }
     }
+    // Loaded once; until then the first enqueues wait for it.
+    let tracing = this.#telemetry?.enqueueTracing();
+    if (tracing instanceof Promise) tracing = await tracing;
+    if (!tracing) return this.#insert(jobs, conflict, options.tx);
+    return tracing.enqueue(jobs.length, (trace) => this.#insert(jobs, conflict, options.tx, trace));
+  }
+
+  async #insert(
+    jobs: readonly JobSpec<T>[],
+    conflict: KeyConflict,
+    tx: Tx | undefined,
+    trace?: EnqueueTrace,
+  ): Promise<EnqueueResult[]> {
     const prepared = await Promise.all(
       jobs.map(({ task, payload, ...rest }) => prepareJob(this.tasks, task, payload, rest)),
     );
     const { unique, index } = collapseKeys(prepared, conflict);
-    const inserted = await this.storage.insert(unique, conflict, options.tx);
+    trace?.prepared(unique);
+    const inserted = await this.storage.insert(unique, conflict, tx);
     const seen = new Set<number>();
     return index.map((i) => {
       const row = inserted[i]!;
@@ -269,6 +294,8 @@ export class Queue<T extends TaskMap, Tx = unknown> {
 
   /** Starts a worker; resolves once it is registered and listening. */
   async work(options: WorkOptions = {}): Promise<Worker> {
+    // Before the checks: nothing may come between them and the worker joining the set.
+    const tracing = (await this.#telemetry?.runTracing()) ?? undefined;
     this.#open();
     if (this.#closing !== undefined) throw new QError("QUEUE_CLOSED", "the queue is closing");
     // A stopped worker is forgotten, so a long-lived queue does not keep every one.
@@ -279,11 +306,13 @@ export class Queue<T extends TaskMap, Tx = unknown> {
       this.logger,
       options,
       () => this.#forget(worker),
+      tracing,
     );
     this.#workers.add(worker);
     try {
       await this.#plugins.start();
       await worker.start();
+      void this.#telemetry?.watch(() => this.stats());
     } catch (error) {
       await this.#forget(worker);
       throw error;
@@ -294,6 +323,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
   /** Drops a stopped worker; the plugins stop with the last one unless `start()` was called. */
   async #forget(worker: Worker): Promise<void> {
     this.#workers.delete(worker);
+    if (this.#workers.size === 0 && !this.#started) this.#telemetry?.unwatch();
     if (this.#workers.size === 0 && !this.#started && !this.#closed) await this.#plugins.stop();
   }
 
@@ -319,6 +349,7 @@ export class Queue<T extends TaskMap, Tx = unknown> {
       await this.#plugins.stop();
       this.#closed = true;
       await Promise.all([...this.#workers].map((w) => w.stop()));
+      this.#telemetry?.unwatch();
     })();
     return this.#closing;
   }

@@ -5,6 +5,7 @@ import type { ClaimedJob } from "../job.js";
 import type { Logger } from "../logger.js";
 import type { Beat, Notice, Settled, Storage } from "../storage.js";
 import type { AnyTask, TaskMap } from "../task.js";
+import type { RunTrace, RunTracing } from "../telemetry/types.js";
 import { Completer } from "./completer.js";
 import { withDeadline } from "./deadline.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -19,6 +20,9 @@ interface Running {
   controller: AbortController;
   /** Set when the outcome must not be reported (already settled by a forced stop). */
   abandoned: boolean;
+  trace: RunTrace | undefined;
+  /** `performance.now()` when the handler was started. */
+  started: number;
 }
 
 /** What the worker keeps with each settlement it hands the completer. */
@@ -28,6 +32,7 @@ interface SettleContext {
   job?: ClaimedJob;
   announce?: Announcement;
   durationMs?: number;
+  trace?: RunTrace;
 }
 
 /** Most settlements in one statement; past twice this backlog the worker stops claiming. */
@@ -54,6 +59,7 @@ export class Worker {
   readonly #completer: Completer<SettleContext>;
   readonly #heartbeat: Heartbeat;
   readonly #onStopped: (() => void | Promise<void>) | undefined;
+  readonly #tracing: RunTracing | undefined;
   /** Sizes the prefetch when it is not fixed. */
   readonly #auto = new AutoPrefetch();
 
@@ -78,6 +84,7 @@ export class Worker {
     logger: Logger,
     options: WorkOptions = {},
     onStopped?: () => void | Promise<void>,
+    tracing?: RunTracing,
   ) {
     this.#storage = storage;
     this.#tasks = tasks;
@@ -86,6 +93,7 @@ export class Worker {
     this.#logger = logger;
     this.#settings = workSettings(options, tasks);
     this.#onStopped = onStopped;
+    this.#tracing = tracing;
     this.id = this.#settings.id;
     this.queues = this.#settings.queues;
     const s = this.#settings;
@@ -101,6 +109,7 @@ export class Worker {
         settled: (result, context) => this.#settled(result, context),
         dropped: (settlement, context, error) => {
           this.#held.delete(context.token);
+          context.trace?.dropped(error);
           this.#error(
             "settle",
             new QError(
@@ -212,6 +221,7 @@ export class Worker {
       if (jobs.length > 0) {
         this.#logger.warn({ jobs, by: this.id }, `rescued ${jobs.length} job(s) of dead workers`);
         this.#events.emit("rescued", { jobs, by: this.id });
+        this.#tracing?.rescued(jobs);
         this.#fill();
       }
     } catch (error) {
@@ -320,32 +330,47 @@ export class Worker {
 
   #run(job: ClaimedJob): void {
     const controller = new AbortController();
-    const run: Running = { job, controller, abandoned: false };
+    const trace = this.#tracing?.start(job, this.id);
+    const started = performance.now();
+    const run: Running = { job, controller, abandoned: false, trace, started };
     this.#running.set(job.id, run);
     this.#events.emit("claimed", { job, worker: this.id });
     const task = this.#taskOf(job);
-    const started = performance.now();
     const reporter = new Reporter(
       this.#storage,
       job,
       { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
       this.#logger,
     );
-    runHandler(job, task, controller, this.#logger, reporter).then(async (outcome) => {
+    const handle = () => runHandler(job, task, controller, this.#logger, reporter);
+    (trace === undefined ? handle() : trace.within(handle)).then(async (outcome) => {
       // The last progress lands before the settlement, while the run still holds its slot.
       await reporter.close();
       this.#running.delete(job.id);
       this.#auto.completed();
-      if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started);
+      if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started, trace);
       if (this.#running.size === 0) this.#idle?.();
       this.#startBuffered();
       this.#fillSoon();
     });
   }
 
-  #settle(job: ClaimedJob, task: AnyTask | undefined, outcome: Outcome, durationMs: number): void {
+  #settle(
+    job: ClaimedJob,
+    task: AnyTask | undefined,
+    outcome: Outcome,
+    durationMs: number,
+    trace?: RunTrace,
+  ): void {
     const { settlement, announce } = settlementOf(job, task, outcome, this.#logger);
-    this.#completer.add(settlement, job.attempt, { token: job.token, job, announce, durationMs });
+    trace?.handled(outcome, durationMs);
+    this.#completer.add(settlement, job.attempt, {
+      token: job.token,
+      job,
+      announce,
+      durationMs,
+      trace,
+    });
   }
 
   /** A settlement was written (or found stale): tell the listeners. */
@@ -353,6 +378,7 @@ export class Worker {
     this.#held.delete(context.token);
     if (this.#completer.size < MAX_SETTLE_BATCH) this.#fillSoon();
     const { job, announce } = context;
+    context.trace?.settled(result, announce);
     if (job === undefined || announce === undefined) return;
     const worker = this.id;
     if (!result.applied) {
@@ -436,7 +462,13 @@ export class Worker {
           // It ignores its signal and may still be running when another worker
           // takes the job: the double-run window GUARANTEES.md describes.
           run.abandoned = true;
-          this.#settle(run.job, this.#taskOf(run.job), { ok: false, error: shutdown }, 0);
+          this.#settle(
+            run.job,
+            this.#taskOf(run.job),
+            { ok: false, error: shutdown },
+            performance.now() - run.started,
+            run.trace,
+          );
         }
       }
     }
