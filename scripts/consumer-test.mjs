@@ -4,11 +4,21 @@
 // For every driver it typechecks (strict) an app that enqueues inside a
 // transaction, and, when DATABASE_URL is set, runs it: the job must finish.
 // It also typechecks the code blocks of the docs against the installed packages.
+// Those apps run without @opentelemetry/api, an optional peer of @q/core; a
+// second, small app installs it with the SDK and sees the spans of a job.
 //
 //   node scripts/consumer-test.mjs            (after `pnpm build`)
 //   node scripts/consumer-test.mjs --keep     keeps the app folder to look at
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +89,13 @@ try {
       throw new Error(`expected one @q/core, found:\n${[...copies].join("\n")}`);
   });
 
+  // The apps below prove that q runs without the optional peer.
+  step("no @opentelemetry/api in the app", () => {
+    if (existsSync(join(app, "node_modules", "@opentelemetry", "api"))) {
+      throw new Error("@opentelemetry/api got installed; the apps would not run without it");
+    }
+  });
+
   step("typecheck every app (strict)", () =>
     run(join(app, "node_modules", ".bin", "tsc"), ["-p", "."], { cwd: app }),
   );
@@ -109,6 +126,19 @@ try {
       run(process.execPath, [join("src", file)], { cwd: app, env: process.env }),
     );
   }
+
+  // @q/core's tarball alone beside @opentelemetry/api and the SDK, in a memory queue.
+  const otelApp = join(app, "otel");
+  cpSync(join(root, "scripts", "consumer-otel"), otelApp, { recursive: true });
+  const core = readdirSync(tarballs).find((f) => f.startsWith("q-core-"));
+  step("npm install @q/core with @opentelemetry/api and the SDK", () =>
+    run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(tarballs, core)], {
+      cwd: otelApp,
+    }),
+  );
+  step("run otel/src/main.ts: an enqueue's span and its run's span, linked", () =>
+    run(process.execPath, [join("src", "main.ts")], { cwd: otelApp, env: process.env }),
+  );
 } catch {
   failed = true;
 } finally {
