@@ -390,13 +390,23 @@ describe("telemetry over the memory storage", () => {
   });
 
   it("without a registered provider nothing is recorded and jobs still run; once one is registered, the global one is used", async () => {
-    const tasks = { t: defineTask({ handler: async () => "ok" }) };
+    const active: unknown[] = [];
+    const tasks = {
+      t: defineTask({
+        handler: async () => {
+          active.push(trace.getActiveSpan());
+          return "ok";
+        },
+      }),
+    };
     const { queue } = queueOver(tasks);
     const { id } = await queue.enqueue("t", {});
     let worker = await queue.work({ pollInterval: 10 });
     await waitFor(async () => (await queue.getJob(id))?.state === "finished");
     await worker.stop();
     expect((await queue.getJob(id))!.meta).toEqual({});
+    // Not even a span that records nothing: with no provider a run costs no span at all.
+    expect(active).toEqual([undefined]);
 
     // Registered after the queue was made: spans follow at once, metrics from the next worker on.
     const otel = sdk();

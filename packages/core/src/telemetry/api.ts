@@ -32,3 +32,26 @@ export function loadOtel(): Promise<Loaded> {
   );
   return loading;
 }
+
+let noopTracers: unknown;
+
+/**
+ * Whether spans can record anything: a provider was given, or the app
+ * registered one globally. Without one the API hands out spans that record
+ * nothing, and q makes none: building them for every run cost a quick drain a
+ * third more CPU and grew V8's young generation eightfold. Asked per run, so a
+ * provider registered later is picked up.
+ */
+export function tracingLive(api: OtelApi, given: unknown): boolean {
+  if (given !== undefined) return true;
+  const global = api.trace.getTracerProvider();
+  if (!(global instanceof api.ProxyTracerProvider)) return true;
+  // An unregistered global proxy delegates to the API's no-op provider.
+  noopTracers ??= new api.ProxyTracerProvider().getDelegate();
+  return global.getDelegate() !== noopTracers;
+}
+
+/** Whether a meter records anything: not the API's no-op meter. */
+export function meterLive(api: OtelApi, meter: unknown): boolean {
+  return meter !== api.createNoopMeter();
+}

@@ -4,7 +4,7 @@ import type { ClaimedJob } from "../job.js";
 import type { Rescued, Settled } from "../storage.js";
 import type { Outcome } from "../worker/run-handler.js";
 import type { Announcement } from "../worker/settlement.js";
-import type { OtelApi } from "./api.js";
+import { type OtelApi, tracingLive } from "./api.js";
 import {
   CLIENT_ID,
   DESTINATION,
@@ -108,16 +108,29 @@ export class RunSpans implements RunTracing {
   readonly #tracer: Tracer;
   readonly #metrics: JobMetrics;
   readonly #continueTrace: boolean;
+  /** The tracer provider given in the options, if any. */
+  readonly #provider: unknown;
+  /** Whether the meter records: it is asked once per worker. */
+  readonly #metered: boolean;
 
-  constructor(api: OtelApi, tracer: Tracer, metrics: JobMetrics, continueTrace: boolean) {
+  constructor(
+    api: OtelApi,
+    tracer: Tracer,
+    metrics: JobMetrics,
+    options: { continueTrace: boolean; provider: unknown; metered: boolean },
+  ) {
     this.#api = api;
     this.#tracer = tracer;
     this.#metrics = metrics;
-    this.#continueTrace = continueTrace;
+    this.#continueTrace = options.continueTrace;
+    this.#provider = options.provider;
+    this.#metered = options.metered;
   }
 
-  start(job: ClaimedJob, worker: string): RunTrace {
+  /** A run's span and metrics, or undefined when nothing would record them. */
+  start(job: ClaimedJob, worker: string): RunTrace | undefined {
     const api = this.#api;
+    if (!this.#metered && !tracingLive(api, this.#provider)) return undefined;
     const enqueued = extractContext(api, job.meta);
     let parent = api.ROOT_CONTEXT;
     if (enqueued !== undefined) {

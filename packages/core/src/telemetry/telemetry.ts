@@ -3,7 +3,7 @@ import { QError } from "../errors.js";
 import type { QueueStats } from "../inspect.js";
 import type { Logger } from "../logger.js";
 import { msOption } from "../options.js";
-import { type Loaded, loadOtel } from "./api.js";
+import { type Loaded, loadOtel, meterLive, tracingLive } from "./api.js";
 import { SCOPE } from "./attributes.js";
 import { EnqueueSpans } from "./enqueue-span.js";
 import { QueueGauges, STATS_INTERVAL_MS } from "./gauges.js";
@@ -86,20 +86,28 @@ export class Telemetry {
    * no extra turn of the event loop), else a promise of them; null without it.
    */
   enqueueTracing(): EnqueueTracing | null | Promise<EnqueueTracing | null> {
-    return this.#enqueue !== undefined ? this.#enqueue : this.#loading.then(() => this.#enqueue!);
+    return this.#enqueue !== undefined
+      ? this.#live(this.#enqueue)
+      : this.#loading.then(() => this.#live(this.#enqueue!));
+  }
+
+  /** The enqueue spans while a tracer can record them, else null: no span is made for nobody. */
+  #live(spans: EnqueueSpans | null): EnqueueSpans | null {
+    return spans !== null && tracingLive(this.#loaded!.api!, this.#options.tracerProvider)
+      ? spans
+      : null;
   }
 
   /** The run telemetry of a new worker, or null without the API. */
   async runTracing(): Promise<RunTracing | null> {
     const loaded = await this.#loading;
     if (loaded.api === null) return null;
-    const metrics = new JobMetrics(this.#meterOf(loaded));
-    return new RunSpans(
-      loaded.api,
-      this.#tracerOf(loaded),
-      metrics,
-      this.#options.continueTrace ?? false,
-    );
+    const meter = this.#meterOf(loaded);
+    return new RunSpans(loaded.api, this.#tracerOf(loaded), new JobMetrics(meter), {
+      continueTrace: this.#options.continueTrace ?? false,
+      provider: this.#options.tracerProvider,
+      metered: meterLive(loaded.api, meter),
+    });
   }
 
   /** Reports the lag gauges (from `stats`) until {@link Telemetry.unwatch}. */
