@@ -336,16 +336,24 @@ export class Worker {
     this.#running.set(job.id, run);
     this.#events.emit("claimed", { job, worker: this.id });
     const task = this.#taskOf(job);
-    const reporter = new Reporter(
-      this.#storage,
-      job,
-      { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
-      this.#logger,
-    );
-    const handle = () => runHandler(job, task, controller, this.#logger, reporter);
+    // Made on the first progress or checkpoint: most runs report neither, and
+    // a quick drain should not pay an object and a wait per job for it.
+    let reporter: Reporter | undefined;
+    const report = () =>
+      (reporter ??= new Reporter(
+        this.#storage,
+        job,
+        { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
+        this.#logger,
+      ));
+    const reports = {
+      progress: (value: unknown) => report().progress(value),
+      checkpoint: (data: unknown) => report().checkpoint(data),
+    };
+    const handle = () => runHandler(job, task, controller, this.#logger, reports);
     (trace === undefined ? handle() : trace.within(handle)).then(async (outcome) => {
       // The last progress lands before the settlement, while the run still holds its slot.
-      await reporter.close();
+      if (reporter !== undefined) await reporter.close();
       this.#running.delete(job.id);
       this.#auto.completed();
       if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started, trace);
