@@ -42,6 +42,12 @@ export class Emitter {
     };
   }
 
+  /** Whether anyone listens to `name`: the worker builds no event nobody hears. */
+  listens(name: QueueEventName): boolean {
+    const set = this.#listeners.get(name);
+    return set !== undefined && set.size > 0;
+  }
+
   emit<E extends QueueEventName>(name: E, event: QueueEvents[E]): void {
     const set = this.#listeners.get(name);
     if (set === undefined) return;

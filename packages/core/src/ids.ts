@@ -25,3 +25,12 @@ export function assertJobId(id: unknown): string {
   }
   return id;
 }
+
+/**
+ * Orders two job ids (canonical decimal strings) as numbers, without making a
+ * `BigInt` of each: a shorter id is a smaller one.
+ */
+export function compareIds(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

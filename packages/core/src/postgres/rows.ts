@@ -38,6 +38,12 @@ export function parseJob(text: string): Job {
 const jsonOrNull = (v: unknown): unknown =>
   v === null || v === undefined ? null : JSON.parse(String(v));
 
+/** Most claimed jobs have no errors and no meta yet: skip the parser for those. */
+const errorsOf = (v: unknown): ClaimedJob["errors"] =>
+  v === "[]" ? [] : (JSON.parse(String(v)) as ClaimedJob["errors"]);
+const metaOf = (v: unknown): ClaimedJob["meta"] =>
+  v === null || v === undefined || v === "{}" ? {} : (JSON.parse(String(v)) as ClaimedJob["meta"]);
+
 /** A claimed job from the claim's plain columns. */
 export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
   return {
@@ -54,8 +60,8 @@ export function claimedFromRow(r: Record<string, unknown>): ClaimedJob {
     claimedBy: String(r.claimedby),
     claimedAt: new Date(Number(r.claimedat)),
     token: String(r.token),
-    errors: JSON.parse(String(r.errors)),
-    meta: r.meta === null || r.meta === undefined ? {} : JSON.parse(String(r.meta)),
+    errors: errorsOf(r.errors),
+    meta: metaOf(r.meta),
     result: null,
     cancelRequestedAt: null,
     createdAt: new Date(Number(r.createdat)),

@@ -1,6 +1,6 @@
 import type { Driver, Executor } from "../driver.js";
 import { QError, sqlState } from "../errors.js";
-import { assertJobId } from "../ids.js";
+import { assertJobId, compareIds } from "../ids.js";
 import type { JobFilter, JobPage, PageOptions, QueueStats, StateCount } from "../inspect.js";
 import { encodeCursor, JOB_STATES, listQuery } from "../inspect-query.js";
 import type { ClaimedJob, Job, JobState } from "../job.js";
@@ -298,9 +298,7 @@ export class PostgresStorage implements Storage {
     // UPDATE … RETURNING has no order; hand jobs out in claim order.
     return jobs.sort(
       (a, b) =>
-        a.priority - b.priority ||
-        a.runAt.getTime() - b.runAt.getTime() ||
-        (BigInt(a.id) < BigInt(b.id) ? -1 : 1),
+        a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || compareIds(a.id, b.id),
     );
   }
 

@@ -591,6 +591,64 @@ export function describeStorage(name: string, make: MakeStorage): void {
         expect(j!.errors.at(-1)).toMatchObject({ code: "CANCELLED" });
       });
 
+      it("a cancelled handler that never looked at its signal ends at once; reading it later finds it aborted", async () => {
+        let started = false;
+        let lateReason: unknown;
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const q = queueOf({
+          blind: defineTask({
+            handler: async (_: null, ctx) => {
+              started = true;
+              await gate;
+              // First read of the signal, after the cancel: it is already aborted.
+              lateReason = ctx.signal.aborted ? ctx.signal.reason : "not aborted";
+              return "late";
+            },
+          }),
+        });
+        const { id } = await q.enqueue("blind", null);
+        await work(q, { heartbeatInterval: 50 });
+        await waitFor(() => started, { what: "start" });
+        expect(await q.cancel(id)).toBe("requested");
+        // The run ends on the cancel, not on the handler's answer (still held back).
+        await waitFor(async () => (await state(id)) === "failed", { what: "cancelled" });
+        release();
+        await waitFor(() => lateReason !== undefined, { what: "late read" });
+        expect((lateReason as QError).code).toBe("CANCELLED");
+        const j = await f.storage.getJob(id);
+        expect(j).toMatchObject({ state: "failed", result: null });
+        expect(j!.errors.at(-1)).toMatchObject({ code: "CANCELLED" });
+      });
+
+      it("a handler may destructure its context: progress, checkpoint, signal and snooze work unbound", async () => {
+        let calls = 0;
+        const q = queueOf({
+          parts: defineTask({
+            handler: async (_: null, { progress, checkpoint, signal, snooze, attempt, job }) => {
+              calls++;
+              expect(signal.aborted).toBe(false);
+              if (calls === 1) {
+                await checkpoint({ at: 7 });
+                snooze(10);
+              }
+              progress({ done: 2 });
+              return { attempt, from: job.checkpoint };
+            },
+          }),
+        });
+        const { id } = await q.enqueue("parts", null);
+        await work(q);
+        await waitFor(async () => (await state(id)) === "finished", { what: "finish" });
+        expect(calls).toBe(2);
+        expect(await f.storage.getJob(id)).toMatchObject({
+          result: { attempt: 1, from: { at: 7 } },
+          progress: { done: 2 },
+        });
+      });
+
       it("cancel of a prefetched job that has not started fails it without running it", async () => {
         let release!: () => void;
         const gate = new Promise<void>((r) => {

@@ -12,12 +12,15 @@ import { Heartbeat } from "./heartbeat.js";
 import { type WorkOptions, type WorkSettings, workSettings } from "./options.js";
 import { AutoPrefetch } from "./prefetch.js";
 import { PROGRESS_INTERVAL_MS, Reporter } from "./reporter.js";
+import { RunAbort } from "./run-abort.js";
+import { RunContext } from "./run-context.js";
 import { type Outcome, runHandler } from "./run-handler.js";
 import { type Announcement, settlementOf } from "./settlement.js";
 
 interface Running {
   job: ClaimedJob;
-  controller: AbortController;
+  abort: RunAbort;
+  ctx: RunContext;
   /** Set when the outcome must not be reported (already settled by a forced stop). */
   abandoned: boolean;
   trace: RunTrace | undefined;
@@ -62,6 +65,14 @@ export class Worker {
   readonly #tracing: RunTracing | undefined;
   /** Sizes the prefetch when it is not fixed. */
   readonly #auto = new AutoPrefetch();
+  /** Makes a run's reporter on its first progress or checkpoint. */
+  readonly #makeReporter = (job: ClaimedJob): Reporter =>
+    new Reporter(
+      this.#storage,
+      job,
+      { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
+      this.#logger,
+    );
 
   readonly #running = new Map<string, Running>();
   readonly #buffer: ClaimedJob[] = [];
@@ -249,7 +260,7 @@ export class Worker {
     const cancelled = new QError("CANCELLED", `job ${id} was cancelled`);
     const run = this.#running.get(id);
     if (run !== undefined) {
-      if (!run.controller.signal.aborted) run.controller.abort(cancelled);
+      run.abort.abort(cancelled);
       return;
     }
     // Prefetched but not started: it never runs.
@@ -329,38 +340,35 @@ export class Worker {
   }
 
   #run(job: ClaimedJob): void {
-    const controller = new AbortController();
+    const abort = new RunAbort();
     const trace = this.#tracing?.start(job, this.id);
-    const started = performance.now();
-    const run: Running = { job, controller, abandoned: false, trace, started };
+    const ctx = new RunContext(job, abort, this.#logger, this.#makeReporter);
+    const run: Running = { job, abort, ctx, abandoned: false, trace, started: performance.now() };
     this.#running.set(job.id, run);
-    this.#events.emit("claimed", { job, worker: this.id });
+    if (this.#events.listens("claimed")) this.#events.emit("claimed", { job, worker: this.id });
     const task = this.#taskOf(job);
-    // Made on the first progress or checkpoint: most runs report neither, and
-    // a quick drain should not pay an object and a wait per job for it.
-    let reporter: Reporter | undefined;
-    const report = () =>
-      (reporter ??= new Reporter(
-        this.#storage,
-        job,
-        { interval: PROGRESS_INTERVAL_MS, timeout: this.#settings.statementTimeout },
-        this.#logger,
-      ));
-    const reports = {
-      progress: (value: unknown) => report().progress(value),
-      checkpoint: (data: unknown) => report().checkpoint(data),
-    };
-    const handle = () => runHandler(job, task, controller, this.#logger, reports);
-    (trace === undefined ? handle() : trace.within(handle)).then(async (outcome) => {
+    const outcome =
+      trace === undefined
+        ? runHandler(job, task, abort, ctx)
+        : trace.within(() => runHandler(job, task, abort, ctx));
+    outcome.then((o) => {
       // The last progress lands before the settlement, while the run still holds its slot.
-      if (reporter !== undefined) await reporter.close();
-      this.#running.delete(job.id);
-      this.#auto.completed();
-      if (!run.abandoned) this.#settle(job, task, outcome, performance.now() - started, trace);
-      if (this.#running.size === 0) this.#idle?.();
-      this.#startBuffered();
-      this.#fillSoon();
+      const closing = ctx.closeReports();
+      if (closing === undefined) this.#ran(run, task, o);
+      else void closing.then(() => this.#ran(run, task, o));
     });
+  }
+
+  /** A handler is done: settle its outcome, free its slot, start or claim the next. */
+  #ran(run: Running, task: AnyTask | undefined, outcome: Outcome): void {
+    this.#running.delete(run.job.id);
+    this.#auto.completed();
+    if (!run.abandoned) {
+      this.#settle(run.job, task, outcome, performance.now() - run.started, run.trace);
+    }
+    if (this.#running.size === 0) this.#idle?.();
+    this.#startBuffered();
+    this.#fillSoon();
   }
 
   #settle(
@@ -405,6 +413,7 @@ export class Worker {
     }
     switch (announce.name) {
       case "finished":
+        if (!this.#events.listens("finished")) return;
         this.#events.emit("finished", {
           job,
           worker,
@@ -463,7 +472,7 @@ export class Worker {
       await wait(this.#settings.shutdownTimeout);
       if (this.#running.size > 0) {
         const shutdown = new QError("SHUTDOWN", "worker is shutting down");
-        for (const run of this.#running.values()) run.controller.abort(shutdown);
+        for (const run of this.#running.values()) run.abort.abort(shutdown);
         // Handlers that honour their signal settle now; give them a moment.
         await wait(Math.min(1000, Math.max(50, this.#settings.shutdownTimeout / 10)));
         for (const run of this.#running.values()) {
