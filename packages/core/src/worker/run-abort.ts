@@ -1,3 +1,8 @@
+/** What hears a run's abort: the handler call, while it runs. */
+export interface AbortListener {
+  aborted(reason: unknown): void;
+}
+
 /**
  * How a run is stopped: by a cancel, its timeout or a shutdown. The
  * `AbortController` behind `ctx.signal` is made only when the handler reads
@@ -8,8 +13,7 @@ export class RunAbort {
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
-  /** The run's own reaction, told once, after the signal (if made) aborted. */
-  onAbort: ((reason: unknown) => void) | undefined;
+  #listener: AbortListener | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -29,12 +33,17 @@ export class RunAbort {
     return this.#controller.signal;
   }
 
+  /** Who is told of the abort, once, after the signal (if made) aborted. */
+  listen(listener: AbortListener | undefined): void {
+    this.#listener = listener;
+  }
+
   /** Aborts the run; later calls change nothing. */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
-    this.onAbort?.(reason);
+    this.#listener?.aborted(reason);
   }
 }
