@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { finished } from "node:stream/promises";
 import {
   closedHandleError,
   type Executor,
@@ -8,6 +9,7 @@ import {
   type Row,
   sqlState,
 } from "@q/core";
+import { from as copyStream } from "pg-copy-streams";
 
 /**
  * What q needs of a node-postgres `Pool`, `PoolClient` or `Client`: `query`
@@ -35,18 +37,53 @@ export function isPool(value: object): boolean {
 /**
  * An executor that runs every statement on `target`. `guard` runs before each
  * statement and throws (`INVALID_HANDLE`) when `target` may no longer be used.
+ * Over one connection that can COPY (see {@link canCopy}) it has `copyFrom`
+ * too; over a pool it has not.
  */
 export function executorOver(
   target: Queryable,
   prepare: boolean,
   guard: () => void = () => {},
 ): Executor {
-  return {
+  const executor: Executor = {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       guard();
       return (await run(target, sql, params, prepare)) as R[];
     },
   };
+  if (!isPool(target) && canCopy(target)) {
+    executor.copyFrom = async (sql: string, data: string): Promise<void> => {
+      guard();
+      await copyFrom(target, sql, data);
+    };
+  }
+  return executor;
+}
+
+/**
+ * Whether `client` is a node-postgres `Client` with the wire connection that
+ * COPY streams write to (a pg-native client, or a look-alike, has none).
+ */
+export function canCopy(client: object): boolean {
+  const connection = (client as { connection?: { sendCopyFail?: unknown } }).connection;
+  return typeof connection?.sendCopyFail === "function";
+}
+
+/**
+ * Runs `COPY … FROM STDIN` on `client` with `data` as its input: resolves once
+ * the server has taken every row, rejects with the server's error (its
+ * SQLSTATE kept) or `INVALID_HANDLE` for a client that can no longer run
+ * anything, as {@link run} does.
+ */
+async function copyFrom(client: Queryable, sql: string, data: string): Promise<void> {
+  try {
+    const stream = (client as unknown as { query<S>(submittable: S): S }).query(copyStream(sql));
+    stream.end(data);
+    // 'finish' comes after the server's ReadyForQuery: the rows are in.
+    await finished(stream);
+  } catch (error) {
+    throw asHandleError(error);
+  }
 }
 
 /** Names of prepared statements, one per distinct text, shared by every connection. */

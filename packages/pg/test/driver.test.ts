@@ -206,3 +206,83 @@ describe("a pool that was ended", () => {
     );
   });
 });
+
+describe("copyFrom", () => {
+  const copy = `COPY ${schema}.items (name) FROM STDIN`;
+
+  test("offered on one connection (a transaction, the caller's client), never by the pool", async () => {
+    expect(driver.copyFrom).toBeUndefined();
+    expect(await driver.transaction(async (tx) => typeof tx.copyFrom)).toBe("function");
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      expect(typeof driver.executorFor(client).copyFrom).toBe("function");
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    // A look-alike with no wire connection to write COPY data to: no COPY, the INSERT instead.
+    const fake = { query: async () => ({ rows: [] }) };
+    expect(driver.executorFor(fake).copyFrom).toBeUndefined();
+  });
+
+  test("writes the rows in the connection's transaction: committed or rolled back with it", async () => {
+    await driver.transaction((tx) => tx.copyFrom!(copy, "copied 1\ncopied\\t2\n"));
+    expect(await names()).toEqual(expect.arrayContaining(["copied 1", "copied\t2"]));
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await driver.executorFor(client).copyFrom!(copy, "rolled back\n");
+      expect(
+        (
+          await client.query(
+            `SELECT count(*)::int AS n FROM ${schema}.items WHERE name = 'rolled back'`,
+          )
+        ).rows[0].n,
+      ).toBe(1);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect(await names()).not.toContain("rolled back");
+  });
+
+  test("a server error keeps its SQLSTATE and leaves the connection usable", async () => {
+    const small = new pg.Pool({ connectionString: url, max: 1 });
+    const smallDriver = createPgDriver(small, { listen: false, control: false });
+    try {
+      // NULL in a NOT NULL column, after rows that were fine.
+      await expect(
+        smallDriver.transaction((tx) => tx.copyFrom!(copy, `${"fine\n".repeat(1000)}\\N\n`)),
+      ).rejects.toMatchObject({ code: "23502" });
+      await expect(
+        smallDriver.transaction((tx) => tx.copyFrom!(`COPY ${schema}.nope (v) FROM STDIN`, "1\n")),
+      ).rejects.toMatchObject({ code: "42P01" });
+      // The one connection of the pool is back and sane.
+      expect(await smallDriver.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      await smallDriver.transaction((tx) => tx.copyFrom!(copy, "after errors\n"));
+      expect(await names()).toContain("after errors");
+    } finally {
+      await small.end();
+    }
+  });
+
+  test("refused once the transaction is over, like query", async () => {
+    let leaked: { copyFrom?: (sql: string, data: string) => Promise<void> } | undefined;
+    await driver.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked?.copyFrom?.(copy, "late\n")).rejects.toSatisfy(invalidHandle);
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const own = driver.executorFor(client);
+      await client.query("COMMIT");
+      await expect(own.copyFrom!(copy, "after commit\n")).rejects.toSatisfy(invalidHandle);
+    } finally {
+      client.release();
+    }
+    expect(await names()).not.toContain("late");
+    expect(await names()).not.toContain("after commit");
+  });
+});

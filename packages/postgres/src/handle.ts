@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { closedHandleError, notAHandle as notAHandleOf, type QError } from "@q/core";
 
 /**
@@ -10,6 +11,16 @@ export interface UnsafeHandle {
     parameters?: never[],
     options?: { prepare?: boolean },
   ): PromiseLike<ArrayLike<unknown>>;
+}
+
+/**
+ * What a postgres.js query of `COPY … FROM STDIN` is: a promise of the stream
+ * to write the rows to, and its own `reject` (postgres.js's internals, used
+ * to hear an error the stream is not told of).
+ */
+export interface CopyQuery {
+  writable(): Promise<Writable>;
+  reject?: (error: unknown) => void;
 }
 
 /** Whether `value` looks like a postgres.js `sql`, `TransactionSql` or `ReservedSql`. */

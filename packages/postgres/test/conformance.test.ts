@@ -2,6 +2,7 @@ import { describeDriver } from "@q/core/conformance";
 import { inject } from "vitest";
 import {
   makePostgresCamelHarness,
+  makePostgresCopyHarness,
   makePostgresHarness,
   makePostgresPascalHarness,
 } from "./harness.js";
@@ -11,3 +12,4 @@ const databaseUrl = () => inject("databaseUrl");
 describeDriver("postgres", makePostgresHarness, { databaseUrl });
 describeDriver("postgres-camel", makePostgresCamelHarness, { databaseUrl });
 describeDriver("postgres-pascal", makePostgresPascalHarness, { databaseUrl });
+describeDriver("postgres-copy", makePostgresCopyHarness, { databaseUrl });

@@ -3,6 +3,7 @@ import { freshSchemaName } from "@q/test-postgres";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { createPostgresDriver } from "../src/index.js";
+import { noDelaySocket } from "./harness.js";
 
 const url = inject("databaseUrl");
 const schema = freshSchemaName("pgjs");
@@ -167,5 +168,99 @@ describe("migrate", () => {
       await noisy.unsafe(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
       await noisy.end();
     }
+  });
+});
+
+describe("copy", () => {
+  const table = `${schema}.copied`;
+  const copy = `COPY ${table} (v) FROM STDIN`;
+  const fast = postgres(url, { max: 2, ...quiet, ...(noDelaySocket as object) });
+  const copying = createPostgresDriver(fast, { copy: true });
+  const values = async () =>
+    (await sql.unsafe(`SELECT v FROM ${table} ORDER BY id`)).map((r) => r.v as string);
+  beforeAll(async () => {
+    await sql.unsafe(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, v text NOT NULL)`);
+  });
+  afterAll(async () => {
+    await fast.end();
+  });
+
+  test("off by default; copy must be a boolean", async () => {
+    expect(await driver.transaction(async (tx) => tx.copyFrom)).toBeUndefined();
+    await sql.begin(async (tx) => {
+      expect(driver.executorFor(tx).copyFrom).toBeUndefined();
+    });
+    expect(() => createPostgresDriver(sql, { copy: "yes" as never })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
+  });
+
+  test("with copy: true, offered on transactions and reserved connections, never on a pool", async () => {
+    expect(copying.copyFrom).toBeUndefined();
+    expect(copying.executorFor(fast).copyFrom).toBeUndefined();
+    expect(await copying.transaction(async (tx) => typeof tx.copyFrom)).toBe("function");
+    await fast.begin(async (tx) => {
+      expect(typeof copying.executorFor(tx).copyFrom).toBe("function");
+    });
+    const reserved = await fast.reserve();
+    try {
+      await reserved.unsafe("BEGIN");
+      await copying.executorFor(reserved).copyFrom!(copy, "reserved\n");
+      await reserved.unsafe("COMMIT");
+    } finally {
+      reserved.release();
+    }
+    expect(await values()).toContain("reserved");
+  });
+
+  test("writes the rows in the transaction: committed or rolled back with it", async () => {
+    await copying.transaction((tx) => tx.copyFrom!(copy, "one\nback\\\\slash\n"));
+    expect(await values()).toEqual(expect.arrayContaining(["one", "back\\slash"]));
+    const boom = new Error("roll back");
+    await expect(
+      fast.begin(async (tx) => {
+        await copying.executorFor(tx).copyFrom!(copy, "rolled back\n");
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await values()).not.toContain("rolled back");
+  });
+
+  test("a server error keeps its SQLSTATE, before the rows or after them, and the connection goes on", async () => {
+    const one = postgres(url, { max: 1, ...quiet, ...(noDelaySocket as object) });
+    const d = createPostgresDriver(one, { copy: true, control: false });
+    try {
+      // Refused once the rows are all sent: postgres.js alone would wait forever.
+      await expect(
+        d.transaction((tx) => tx.copyFrom!(copy, `${"fine\n".repeat(2000)}\\N\n`)),
+      ).rejects.toMatchObject({ code: "23502" });
+      await expect(
+        d.transaction((tx) => tx.copyFrom!(`COPY ${schema}.nope (v) FROM STDIN`, "1\n")),
+      ).rejects.toMatchObject({ code: "42P01" });
+      expect(await d.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      await d.transaction((tx) => tx.copyFrom!(copy, "after errors\n"));
+      expect(await values()).toContain("after errors");
+    } finally {
+      await one.end();
+    }
+  });
+
+  test("refused outside a transaction and once it is over, like query", async () => {
+    let leaked: { copyFrom?: (sql: string, data: string) => Promise<void> } | undefined;
+    await copying.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked?.copyFrom?.(copy, "late\n")).rejects.toSatisfy(invalidHandle);
+    const reserved = await fast.reserve();
+    try {
+      // Never in BEGIN: the rows would commit on their own.
+      await expect(
+        copying.executorFor(reserved).copyFrom!(copy, "not in a transaction\n"),
+      ).rejects.toSatisfy(invalidHandle);
+    } finally {
+      reserved.release();
+    }
+    expect(await values()).not.toContain("late");
+    expect(await values()).not.toContain("not in a transaction");
   });
 });

@@ -125,6 +125,27 @@ SELECT
            WHERE run_at <= now() AND queue IN (SELECT jsonb_array_elements_text($2::text::jsonb))) d)
     AS notified`;
 
+  /**
+   * Before a batch without keys is copied in: ids for its rows (in order, one
+   * list), the transaction's now() in microseconds since the epoch (from which
+   * the rows' run_at is computed exactly as the insert computes it), and the
+   * NOTIFY of its queues. A NOTIFY is delivered at commit, so sending it
+   * before the rows are there is the same as after: both or neither. `$2` is
+   * a JSON list of `{queue, at}`: `at` null for a queue with a job due now,
+   * else its earliest explicit run time.
+   */
+  const reserveKeyless = `
+SELECT
+  (SELECT string_agg(nextval('"${schema}".jobs_id_seq')::text, ',')
+     FROM generate_series(1, $1::integer)) AS ids,
+  (extract(epoch FROM now()) * 1000000)::bigint::text AS now,
+  (SELECT count(pg_notify('${channel}', json_build_object('type', 'jobs', 'queue', d.queue)::text))
+     FROM jsonb_to_recordset($2::text::jsonb) AS d(queue text, at timestamptz)
+     WHERE d.at IS NULL OR d.at <= now()) AS notified`;
+
+  /** The rows of a batch without keys, ids given (COPY writes an identity column as given). */
+  const copyKeyless = `COPY ${t} (id, queue, task, payload, priority, run_at, max_attempts, meta) FROM STDIN`;
+
   // A paused queue is read by the claim itself, one primary-key probe, so no
   // worker can claim from it on a stale view of its own.
   const notPaused = (queue: string) =>
@@ -226,6 +247,8 @@ WITH RECURSIVE queues AS MATERIALIZED (
   return {
     channel,
     insertKeyless,
+    reserveKeyless,
+    copyKeyless,
     insertSkip: insert("skip"),
     insertReplace: insert("replace"),
     /** Ids of live jobs holding the given keys (JSON array of strings). */

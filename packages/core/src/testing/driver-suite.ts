@@ -6,7 +6,8 @@ import { coreMigrations } from "../postgres/migrations.js";
 import { PostgresStorage } from "../postgres/storage.js";
 import { createQueue } from "../queue.js";
 import { defineTask } from "../task.js";
-import { wrapStorage } from "./hardening-suite.js";
+import { describeCopy } from "./copy-suite.js";
+import { countingClaims } from "./hardening-suite.js";
 import type { DriverHarness, MakeHarness } from "./harness.js";
 import { describeOperatePostgres } from "./operate-postgres-suite.js";
 import { describePlugins } from "./plugin-suite.js";
@@ -271,6 +272,8 @@ export function describeDriver(
     describe("upgrades", () => describeUpgrades(() => h.driver, schema));
 
     describe("operate on PostgreSQL", () => describeOperatePostgres(() => h.driver, schema));
+
+    describe("bulk enqueue", () => describeCopy(() => h, schema));
 
     describe("bad input in the caller's transaction", () => {
       const HIGH = "🎉".slice(0, 1);
@@ -554,25 +557,15 @@ export function describeDriver(
       it("enqueue in the caller's committed transaction runs, and wakes an idle worker", async () => {
         const ran: unknown[] = [];
         const { queue, s } = await setup((p) => ran.push(p));
-        let claims = 0;
-        const counted = createQueue({
-          storage: wrapStorage(queue.storage, {
-            claim: async (...args) => {
-              try {
-                return await queue.storage.claim(...args);
-              } finally {
-                claims++;
-              }
-            },
-          }),
-          tasks: queue.tasks,
-          logger: silentLogger,
-        });
+        const counted = countingClaims(queue);
         // Without LISTEN the worker must still find it by polling.
-        const w = await counted.work({ pollInterval: h.listens ? 60_000 : 100, settleDelay: 1 });
+        const w = await counted.queue.work({
+          pollInterval: h.listens ? 60_000 : 100,
+          settleDelay: 1,
+        });
         try {
           // The idle worker's first claim is over: only a wake-up (or a poll) can find the job.
-          await waitFor(() => claims > 0, { what: "the idle worker's first claim" });
+          await waitFor(() => counted.claims() > 0, { what: "the idle worker's first claim" });
           const started = Date.now();
           const inside = await h.withNativeTransaction(async (tx) => {
             const r = await queue.enqueue("echo", { order: 1 }, { tx });

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { QError } from "../errors.js";
 import type { QueueEvents } from "../events.js";
 import type { Job } from "../job.js";
+import { silentLogger } from "../logger.js";
+import { createQueue, type Queue } from "../queue.js";
 import type { Notice, Storage } from "../storage.js";
-import { defineTask } from "../task.js";
+import { defineTask, type TaskMap } from "../task.js";
 import type { StorageFixture } from "./storage-suite.js";
 import { suiteWorkers } from "./suite-workers.js";
 import { waitFor } from "./wait.js";
@@ -23,6 +25,31 @@ export function wrapStorage(inner: Storage, overrides: Partial<Storage>): Storag
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * A queue over the storage and tasks of `queue` whose workers count their
+ * claims: once `claims()` is above zero, an idle worker finds new jobs only
+ * when it is woken (or polls).
+ */
+export function countingClaims<T extends TaskMap>(
+  queue: Queue<T>,
+): { queue: Queue<T>; claims: () => number } {
+  let claims = 0;
+  const counted = createQueue({
+    storage: wrapStorage(queue.storage, {
+      claim: async (...args) => {
+        try {
+          return await queue.storage.claim(...args);
+        } finally {
+          claims++;
+        }
+      },
+    }),
+    tasks: queue.tasks,
+    logger: silentLogger,
+  });
+  return { queue: counted, claims: () => claims };
 }
 
 /** A promise and the function that resolves it. */
