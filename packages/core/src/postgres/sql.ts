@@ -145,6 +145,12 @@ SELECT
 
   /** The rows of a batch without keys, ids given (COPY writes an identity column as given). */
   const copyKeyless = `COPY ${t} (id, queue, task, payload, priority, run_at, max_attempts, meta) FROM STDIN`;
+  /**
+   * The same for a batch that is all due now: run_at is left to its default,
+   * the transaction's now(), which is what the insert stores for such a job;
+   * PostgreSQL then parses no timestamp per row (a fifth of the COPY's time).
+   */
+  const copyKeylessDue = `COPY ${t} (id, queue, task, payload, priority, max_attempts, meta) FROM STDIN`;
 
   // A paused queue is read by the claim itself, one primary-key probe, so no
   // worker can claim from it on a stale view of its own.
@@ -249,6 +255,7 @@ WITH RECURSIVE queues AS MATERIALIZED (
     insertKeyless,
     reserveKeyless,
     copyKeyless,
+    copyKeylessDue,
     insertSkip: insert("skip"),
     insertReplace: insert("replace"),
     /** Ids of live jobs holding the given keys (JSON array of strings). */

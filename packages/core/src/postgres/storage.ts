@@ -304,10 +304,18 @@ export class PostgresStorage implements Storage {
         "the driver's query() did not return the reserved ids and time as rows",
       );
     }
+    const allDue = jobs.every((j) => j.runAt === null && Math.round(j.delayMs) === 0);
     const dueNow = isoMicros(nowUs);
     let data = "";
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
+      const id = ids[i]!;
+      const priority = String(j.priority);
+      const maxAttempts = String(j.maxAttempts);
+      if (allDue) {
+        data += copyRow([id, j.queue, j.task, j.payload, priority, maxAttempts, j.meta]);
+        continue;
+      }
       const delayMs = Math.round(j.delayMs);
       const runAt =
         j.runAt !== null
@@ -315,19 +323,10 @@ export class PostgresStorage implements Storage {
           : delayMs === 0
             ? dueNow
             : isoMicros(nowUs + delayMs * 1000);
-      data += copyRow([
-        ids[i]!,
-        j.queue,
-        j.task,
-        j.payload,
-        String(j.priority),
-        runAt,
-        String(j.maxAttempts),
-        j.meta,
-      ]);
+      data += copyRow([id, j.queue, j.task, j.payload, priority, runAt, maxAttempts, j.meta]);
     }
     try {
-      await ex.copyFrom!(this.#sql.copyKeyless, data);
+      await ex.copyFrom!(allDue ? this.#sql.copyKeylessDue : this.#sql.copyKeyless, data);
     } catch (error) {
       throw translate(error, this.schema);
     }

@@ -245,6 +245,33 @@ export function describeCopy(harness: () => DriverHarness, freshSchema: () => st
       expect(stored[0]!.meta).toBe("{}");
     });
 
+    it("a batch all due now (run_at left to the column's default) stores what the INSERT stores", async () => {
+      const bulk = await setup();
+      const small = await setup();
+      // Every payload and option but a run time or a delay.
+      const jobs = specs(N).map(({ runAt: _r, delay: _d, ...rest }) => rest);
+      let results: Awaited<ReturnType<typeof bulk.queue.enqueueMany>> = [];
+      expect(
+        await copiedIfOffered(bulk.watched, async () => {
+          results = await bulk.queue.enqueueMany(jobs);
+        }),
+      ).toBeUndefined();
+      const insertedIds: string[] = [];
+      for (let i = 0; i < N; i += 50) {
+        const part = await small.queue.enqueueMany(jobs.slice(i, i + 50));
+        insertedIds.push(...part.map((r) => r.id));
+      }
+      const byId = new Map((await bulk.rows()).map((r) => [r.id, r]));
+      const stored = results.map((r) => byId.get(r.id)!);
+      const smallById = new Map((await small.rows()).map((r) => [r.id, r]));
+      const inserted = insertedIds.map((id) => smallById.get(id)!);
+      expect(stored.map((r, i) => shape(r, jobs[i]!))).toEqual(
+        inserted.map((r, i) => shape(r, jobs[i]!)),
+      );
+      // One transaction: every job is due at the same instant, its commit's now().
+      expect(new Set(stored.map((r) => r.runat))).toEqual(new Set([stored[0]!.createdat]));
+    });
+
     it("in the caller's transaction: seen inside only, the transaction stays usable, a rollback leaves nothing", async () => {
       const { h, watched, queue, count } = await setup();
       const boom = new Error("business write failed");
