@@ -203,9 +203,12 @@ export class QAdapter implements Adapter {
       },
       pending: async () => {
         if (this.pendingOverride !== undefined) return this.pendingOverride();
-        // Both states have partial indexes, so this stays cheap beside a large history.
+        // One count per state, each matching its partial index. With
+        // `state IN ('ready', 'claimed')` PostgreSQL scanned the table: about
+        // 0.5 s a poll beside 10 000 000 finished jobs, counted as drain time.
         const { rows } = await this.#probe!.query<{ n: string }>(
-          "SELECT count(*) AS n FROM q.jobs WHERE state IN ('ready', 'claimed')",
+          `SELECT (SELECT count(*) FROM q.jobs WHERE state = 'ready')
+                + (SELECT count(*) FROM q.jobs WHERE state = 'claimed') AS n`,
         );
         return Number(rows[0]?.n);
       },
