@@ -27,6 +27,8 @@ export class GraphileWorkerAdapter implements Adapter {
   readonly #concurrency: number;
   #url = "";
   #probe: pg.Pool | undefined;
+  /** The id of the first job queued for the drain being measured ("0": count them all). */
+  #firstQueued = "0";
   #utils: WorkerUtils | undefined;
   #runner: Runner | undefined;
 
@@ -81,17 +83,27 @@ export class GraphileWorkerAdapter implements Adapter {
         this.#runner = undefined;
       },
       pending: async () => {
-        // Completed jobs are deleted; what is left is waiting or locked.
+        // Completed jobs are deleted; what is left is waiting or locked. Only
+        // ids from the first queued job on: with no index on locked_at the
+        // count would read a whole history (about 60 ms a poll beside
+        // 1 000 000 failed jobs, counted as drain time).
         const { rows } = await this.#probe!.query<{ n: string }>(
           `SELECT count(*) AS n FROM graphile_worker._private_jobs
-           WHERE is_available OR locked_at IS NOT NULL`,
+           WHERE id >= $1::bigint AND (is_available OR locked_at IS NOT NULL)`,
+          [this.#firstQueued],
         );
         return Number(rows[0]?.n);
       },
     };
   }
 
-  drain(n: number, budgetMs: number) {
+  async drain(n: number, budgetMs: number) {
+    // Before the clock starts: where the queued jobs begin (the partial index
+    // of available jobs holds only them).
+    const { rows } = await this.#probe!.query<{ id: string | null }>(
+      "SELECT min(id)::text AS id FROM graphile_worker._private_jobs WHERE is_available",
+    );
+    this.#firstQueued = rows[0]?.id ?? "0";
     return measureDrain(this.#control(), n, budgetMs);
   }
 
