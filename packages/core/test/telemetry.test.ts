@@ -73,7 +73,16 @@ function sdk() {
     return spans.getFinishedSpans();
   };
   const runs = async () => (await finished()).filter((s) => s.kind === SpanKind.CONSUMER);
-  return { spans, tracerProvider, meterProvider, points, unit, finished, runs };
+  /** Waits until `n` runs have ended, and returns them. */
+  const awaitRuns = (n: number) =>
+    waitFor(
+      async () => {
+        const ended = await runs();
+        return ended.length === n ? ended : undefined;
+      },
+      { what: `${n} run span(s)` },
+    );
+  return { spans, tracerProvider, meterProvider, points, unit, finished, runs, awaitRuns };
 }
 
 const ids = (s: ReadableSpan) => s.spanContext();
@@ -137,10 +146,7 @@ describe("telemetry over the memory storage", () => {
     );
 
     const worker = await queue.work({ pollInterval: 10 });
-    const [run] = await waitFor(async () => {
-      const runs = await otel.runs();
-      return runs.length === 1 ? runs : undefined;
-    });
+    const [run] = await otel.awaitRuns(1);
     await worker.stop();
     await queue.close();
     expect(run!.name).toBe("process mail");
@@ -185,7 +191,7 @@ describe("telemetry over the memory storage", () => {
       { task: "fine", payload: {} },
     ]);
     const worker = await queue.work({ pollInterval: 10 });
-    await waitFor(async () => (await otel.runs()).length === 5, { what: "five runs" });
+    await otel.awaitRuns(5);
     await worker.stop();
     await queue.close();
 
@@ -258,7 +264,7 @@ describe("telemetry over the memory storage", () => {
     const worker = await queue.work({ pollInterval: 10 });
     await waitFor(async () => (await queue.getJob(id))?.state === "claimed");
     await queue.cancel(id);
-    await waitFor(async () => (await otel.runs()).length === 3, { what: "three runs" });
+    await otel.awaitRuns(3);
     await worker.stop();
     await queue.close();
     const outcomes = (await otel.runs()).map((s) => [
@@ -308,10 +314,7 @@ describe("telemetry over the memory storage", () => {
         baggage: "tenant=acme",
       });
       const worker = await queue.work({ pollInterval: 10 });
-      const [run] = await waitFor(async () => {
-        const runs = await otel.runs();
-        return runs.length === 1 ? runs : undefined;
-      });
+      const [run] = await otel.awaitRuns(1);
       await worker.stop();
       await queue.close();
       const enqueue = (await otel.finished()).find((s) => s.kind === SpanKind.PRODUCER)!;
@@ -415,7 +418,7 @@ describe("telemetry over the memory storage", () => {
     try {
       const second = await queue.enqueue("t", {});
       worker = await queue.work({ pollInterval: 10 });
-      await waitFor(async () => (await otel.runs()).length === 1);
+      await otel.awaitRuns(1);
       await worker.stop();
       await queue.close();
       expect((await otel.runs())[0]!.attributes["q.job.id"]).toBe(second.id);

@@ -169,16 +169,18 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
   };
 
   /**
-   * An executor on `handle`; `before` runs once, before its first statement.
-   * On one connection (a transaction, a reserved connection) it can COPY: `withCopy`.
+   * An executor on `handle`. `guard` runs before every statement and throws
+   * when the handle may no longer be used; `before` runs once, before the
+   * first. On one connection (a transaction, a reserved connection) it can
+   * COPY: `withCopy`.
    */
   const executor = (
     handle: UnsafeHandle,
-    before?: () => Promise<void>,
-    withCopy = false,
+    { guard, before, withCopy = false }: ExecutorChecks = {},
   ): Executor => {
     let checked: Promise<void> | undefined;
     const ready = async () => {
+      guard?.();
       if (before) {
         checked ??= before();
         await checked;
@@ -212,27 +214,17 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
       try {
         return (await sql.begin((tx) => {
           let open = true;
-          const handle = tx as unknown as UnsafeHandle;
-          const guard = () => {
-            if (!open) {
-              throw new QError(
-                "INVALID_HANDLE",
-                "this transaction has already committed or rolled back",
-              );
-            }
-          };
-          const guarded: Executor = {
-            async query<Q extends Row = Row>(text: string, params: readonly unknown[] = []) {
-              guard();
-              return run<Q>(handle, text, params);
+          const guarded = executor(tx as unknown as UnsafeHandle, {
+            guard: () => {
+              if (!open) {
+                throw new QError(
+                  "INVALID_HANDLE",
+                  "this transaction has already committed or rolled back",
+                );
+              }
             },
-          };
-          if (copy) {
-            guarded.copyFrom = async (text: string, data: string) => {
-              guard();
-              await copyFrom(handle, text, data);
-            };
-          }
+            withCopy: copy,
+          });
           return fn(guarded).finally(() => {
             open = false;
           });
@@ -248,11 +240,10 @@ export function createPostgresDriver<T extends Record<string, unknown>>(
       if (isRootSql(native)) return executor(native);
       // postgres.js lets a TransactionSql run after its sql.begin returned (and a
       // ReservedSql after release()), outside any transaction: check first.
-      return executor(
-        native,
-        () => assertInTransaction("@q/postgres", (check) => run(native, check, [])),
-        copy,
-      );
+      return executor(native, {
+        before: () => assertInTransaction("@q/postgres", (check) => run(native, check, [])),
+        withCopy: copy,
+      });
     },
     async close() {
       await control?.close();
@@ -292,6 +283,13 @@ async function copyFrom(handle: UnsafeHandle, text: string, data: string): Promi
   } catch (error) {
     throw translateError(error);
   }
+}
+
+/** What an executor of this driver checks before its statements. */
+interface ExecutorChecks {
+  guard?: () => void;
+  before?: () => Promise<void>;
+  withCopy?: boolean;
 }
 
 /** `listen` checked: a connection string, a postgres.js `sql`, `false`, or absent. */

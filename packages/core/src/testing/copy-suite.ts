@@ -345,16 +345,23 @@ export function describeCopy(harness: () => DriverHarness, freshSchema: () => st
       const heard = async (run: (q: Awaited<ReturnType<typeof setup>>) => Promise<unknown>) => {
         const f = await setup();
         const notices: string[] = [];
+        let probed = false;
         const unlisten = await h.driver.listen!(channelOf(f.s), {
           onMessage: (payload) => {
             const notice = JSON.parse(payload) as { type: string; queue?: string };
             if (notice.type === "jobs") notices.push(notice.queue!);
+            if (notice.type === "copy-probe") probed = true;
           },
         });
         try {
           await run(f);
-          // A NOTIFY of the batch arrives at its commit; wait past it.
-          await f.h.driver.query("SELECT pg_sleep(0.2)");
+          // Notifications arrive in commit order: once a NOTIFY sent after the
+          // batch committed is heard, every NOTIFY of the batch has been.
+          await f.h.driver.query("SELECT pg_notify($1::text, $2::text)", [
+            channelOf(f.s),
+            JSON.stringify({ type: "copy-probe" }),
+          ]);
+          await waitFor(() => probed, { what: "the probe NOTIFY" });
           return [...new Set(notices)].sort();
         } finally {
           await unlisten();

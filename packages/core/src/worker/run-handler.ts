@@ -43,10 +43,6 @@ class HandlerCall implements AbortListener {
   }
 
   start(): void {
-    if (this.#abort.aborted && isCancel(this.#abort.reason)) {
-      this.#end({ ok: false, error: this.#abort.reason });
-      return;
-    }
     this.#abort.listen(this);
     const ms = this.#task.timeout;
     if (ms !== undefined) this.#timer = setTimeout(() => this.#timedOut(ms), ms);
